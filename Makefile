@@ -17,7 +17,7 @@ venv: $(STAMP)
 node_modules/.package-lock.json: package.json package-lock.json
 	npm ci --no-audit --no-fund
 
-assets: node_modules/.package-lock.json
+assets: venv node_modules/.package-lock.json
 	$(BIN)/python -m web.assets
 
 run: venv assets

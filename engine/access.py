@@ -1,0 +1,63 @@
+"""Who may see, claim, complete and reassign a task, and see a case."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from engine.models import HumanTask, Instance, User
+
+# A lane's managers see its tasks and reassign them; they do not complete them.
+LANE_MANAGERS: dict[str, set[str]] = {
+    "sw": {"sw_tm"},
+    "sw_tm": {"svc_mgr"},
+    "fp_pm": {"fp_tm"},
+    "fsw": {"fp_tm", "fp_pm"},
+    "fp_tm": {"svc_mgr"},
+    "svc_mgr": set(),
+}
+OVERSIGHT_ROLES = {"manager", "admin"}
+
+
+@dataclass(frozen=True)
+class Actor:
+    username: str
+    roles: frozenset[str]
+
+    @classmethod
+    def of(cls, user: User) -> Actor:
+        return cls(user.username, frozenset(user.roles or []))
+
+    @property
+    def oversees(self) -> bool:
+        return bool(self.roles & OVERSIGHT_ROLES)
+
+
+def acting_roles(task: HumanTask) -> set[str]:
+    return {task.lane or "", *(task.also_admits or [])}
+
+
+def can_act(actor: Actor, task: HumanTask) -> bool:
+    """Complete or claim: the lane's role (or a role the step also admits), or the person it is offered to."""
+    return bool(actor.roles & acting_roles(task)) or actor.username in {task.assignee, task.claimed_by}
+
+
+def manages(actor: Actor, task: HumanTask) -> bool:
+    return actor.oversees or bool(actor.roles & LANE_MANAGERS.get(task.lane or "", set()))
+
+
+def can_see(actor: Actor, task: HumanTask) -> bool:
+    return can_act(actor, task) or manages(actor, task)
+
+
+def visible_roles(actor: Actor) -> set[str]:
+    """Lanes whose tasks appear in this actor's worklist."""
+    lanes = set(actor.roles)
+    for lane, managers in LANE_MANAGERS.items():
+        if actor.roles & managers:
+            lanes.add(lane)
+    return lanes
+
+
+def can_view_instance(actor: Actor, instance: Instance, open_tasks: list[HumanTask]) -> bool:
+    if actor.oversees or actor.username in (instance.participants or []):
+        return True
+    return any(can_see(actor, task) for task in open_tasks)

@@ -1,0 +1,176 @@
+"""Validating a submission against its task's JSON Schema and the form's Stepwise rules (x-rules)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from jsonschema import Draft202012Validator, FormatChecker
+from jsonschema.exceptions import ValidationError
+
+from engine.scripting import RestrictedEnvironment, SCRIPT_HELPERS
+
+FORMATS = FormatChecker()
+_ENV = RestrictedEnvironment()
+
+
+@FORMATS.checks("date", raises=ValueError)
+def is_date(value: object) -> bool:
+    if not isinstance(value, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return False
+    date.fromisoformat(value)
+    return True
+
+
+@FORMATS.checks("time", raises=ValueError)
+def is_time(value: object) -> bool:
+    return isinstance(value, str) and re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value) is not None
+
+
+@FORMATS.checks("date-time", raises=ValueError)
+def is_instant(value: object) -> bool:
+    if not isinstance(value, str):
+        return False
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is not None
+
+
+@dataclass
+class FormResult:
+    data: dict[str, Any]
+    errors: dict[str, str] = field(default_factory=dict)
+    warnings: list[dict[str, str]] = field(default_factory=list)
+    overrides: list[dict[str, str]] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+
+def title_of(schema: dict, path: list) -> str:
+    node = schema
+    for part in path:
+        node = (node.get("properties") or {}).get(part, {}) if isinstance(part, str) else node.get("items", {})
+    return node.get("title") or str(path[-1] if path else "This field").replace("_", " ")
+
+
+def error_field(error: ValidationError) -> list:
+    path = [p for p in error.absolute_path]
+    if error.validator == "required":
+        missing = re.match(r"'([^']+)'", error.message)
+        path.append(missing.group(1) if missing else "")
+    elif error.validator == "additionalProperties":
+        extra = re.findall(r"'([^']+)'", error.message)
+        path.append(extra[0] if extra else "")
+    return path
+
+
+def friendly(error: ValidationError, title: str) -> str:
+    messages = {
+        "required": f"Enter {title.lower()}" if error.validator == "required" else "",
+        "enum": f"Select {title.lower()}",
+        "const": f"{title} must be confirmed",
+        "format": f"{title} must be a real {error.validator_value.replace('-', ' ')}" if error.validator == "format"
+        else "",
+        "type": f"{title} must be {error.validator_value}",
+        "additionalProperties": f"{title} is not a field of this form",
+        "minItems": f"Add at least {error.validator_value} to {title.lower()}",
+        "minLength": f"Enter {title.lower()}",
+    }
+    return messages.get(error.validator) or f"{title}: {error.message}"
+
+
+def schema_errors(schema: dict, data: dict) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    validator = Draft202012Validator(schema, format_checker=FORMATS)
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
+        path = error_field(error)
+        key = ".".join(str(p) for p in path) or "_form"
+        errors.setdefault(key, friendly(error, title_of(schema, path)))
+    return errors
+
+
+def fill_app_fields(schema: dict, data: dict, username: str) -> None:
+    """Values the server sets (who recorded a consent); the worker cannot supply them."""
+    for name, prop in (schema.get("properties") or {}).items():
+        if prop.get("x-set-by-app") == "current_user":
+            data[name] = username
+        elif prop.get("type") == "object" and isinstance(data.get(name), dict):
+            fill_app_fields(prop, data[name], username)
+
+
+def user_role_errors(schema: dict, data: dict, users_by_role: dict[str, set[str]]) -> dict[str, str]:
+    errors = {}
+    for name, prop in (schema.get("properties") or {}).items():
+        role = prop.get("x-user-role")
+        value = data.get(name)
+        if role and value is not None and value not in users_by_role.get(role, set()):
+            errors[name] = f"{prop.get('title', name)} must be a user with the role {role}"
+    return errors
+
+
+def rule_namespace(schema: dict, data: dict, context: dict) -> dict:
+    namespace = {k: v for k, v in context.items() if k not in SCRIPT_HELPERS}
+    namespace.update({name: None for name in (schema.get("properties") or {})})
+    namespace.update(data)
+    return namespace
+
+
+def evaluate_rule(rule: dict, namespace: dict) -> bool:
+    return bool(_ENV.evaluate(rule["when"], dict(namespace)))
+
+
+def apply_rules(schema: dict, data: dict, context: dict, result: FormResult) -> None:
+    namespace = rule_namespace(schema, data, context)
+    for rule in schema.get("x-rules", []):
+        try:
+            fired = evaluate_rule(rule, namespace)
+        except Exception as exc:  # a rule that cannot be checked must not let the submission through
+            result.errors.setdefault(rule.get("field", "_form"), f"{rule.get('message')} ({exc})")
+            continue
+        if fired:
+            record_rule(rule, data, result)
+
+
+def record_rule(rule: dict, data: dict, result: FormResult) -> None:
+    kind, field_name = rule.get("kind", "error"), rule.get("field", "_form")
+    if kind == "warn":
+        result.warnings.append({"code": rule["code"], "field": field_name, "message": rule["message"]})
+    elif kind == "override":
+        reason = (data.get(rule["reason_field"]) or "").strip()
+        if reason:
+            result.overrides.append({"rule": rule["rule"], "reason": reason})
+        else:
+            result.errors.setdefault(rule["reason_field"], rule["message"])
+    else:
+        result.errors.setdefault(field_name, rule["message"])
+
+
+def validate(schema: dict, submitted: Any, context: dict, username: str,
+             users_by_role: dict[str, set[str]]) -> FormResult:
+    if not isinstance(submitted, dict):
+        return FormResult({}, {"_form": "The submission must be a JSON object of field values"})
+    data = dict(submitted)
+    fill_app_fields(schema, data, username)
+    result = FormResult(data, schema_errors(schema, data))
+    result.errors.update(user_role_errors(schema, data, users_by_role))
+    if result.ok:
+        apply_rules(schema, data, context, result)
+    return result
+
+
+def defaults(schema: dict, context: dict) -> dict[str, Any]:
+    """Prefill values: what the task data already holds for a field, else its x-default expression."""
+    values = {}
+    namespace = {k: v for k, v in context.items() if k not in SCRIPT_HELPERS}
+    for name, prop in (schema.get("properties") or {}).items():
+        if context.get(name) is not None:
+            values[name] = context[name]
+        elif "x-default" in prop:
+            try:
+                values[name] = _ENV.evaluate(prop["x-default"], dict(namespace))
+            except Exception:  # a default is a convenience; a missing input must not break the form
+                continue
+        elif "default" in prop:
+            values[name] = prop["default"]
+    return values

@@ -1,0 +1,400 @@
+"""Every change to an instance: load, act, save, in one transaction guarded by the instance's revision."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID, uuid4
+
+from SpiffWorkflow.bpmn import BpmnEvent, BpmnWorkflow
+from SpiffWorkflow.exceptions import WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import update
+
+from engine import forms, serialization
+from engine.access import Actor, can_act, can_view_instance, manages
+from engine.definitions import latest_definition, parsed_definition
+from engine.errors import Conflict, Forbidden, Invalid, NotFound
+from engine.models import Definition, Event, HumanTask, Instance, User, db, utcnow
+from engine.services import StepContext
+from engine.workflow import (
+    AppScriptEngine, WaitingTimer, also_admits, next_timer_at, outcome, ready_human_tasks,
+    task_assignee, task_due_at, waiting_timers,
+)
+
+EVENTS = ("consent_withdrawn", "new_safeguarding_concern")
+
+
+@dataclass
+class Loaded:
+    instance: Instance
+    workflow: BpmnWorkflow
+    ctx: StepContext
+    revision: int
+    timers_before: list[WaitingTimer]
+
+
+def definition_of(instance: Instance) -> Definition:
+    return db.session.get(Definition, instance.definition_id)
+
+
+def form_schema(definition: Definition, name: str | None) -> dict:
+    return (definition.forms or {}).get(name or "", {"type": "object", "properties": {}})
+
+
+def users_by_role() -> dict[str, set[str]]:
+    roles: dict[str, set[str]] = {}
+    for user in db.session.execute(db.select(User)).scalars():
+        for role in user.roles or []:
+            roles.setdefault(role, set()).add(user.username)
+    return roles
+
+
+# ---- loading and saving -------------------------------------------------------------------------------
+
+def attach(instance: Instance, workflow: BpmnWorkflow, actor: str | None) -> StepContext:
+    ctx = StepContext(instance, actor)
+    workflow.script_engine = AppScriptEngine(ctx)
+    return ctx
+
+
+def load(instance: Instance, actor: str | None) -> Loaded:
+    """Deserialize and let due timers fire before anything else happens (a user must not beat a breach)."""
+    workflow = serialization.loads(instance.serialized, parsed_definition(definition_of(instance)))
+    ctx = attach(instance, workflow, actor)
+    loaded = Loaded(instance, workflow, ctx, instance.revision, waiting_timers(workflow))
+    workflow.refresh_timers()
+    workflow.do_engine_steps()
+    return loaded
+
+
+def save(loaded: Loaded, completed: dict[str, tuple[str, Any]] | None = None) -> None:
+    instance, workflow = loaded.instance, loaded.workflow
+    record_fired_timers(loaded)
+    status = "completed" if workflow.is_completed() else "running"
+    result = db.session.execute(
+        update(Instance)
+        .where(Instance.id == instance.id, Instance.revision == loaded.revision)
+        .values(serialized=serialization.dumps(workflow), revision=loaded.revision + 1, status=status,
+                outcome=outcome(workflow) if status == "completed" else None,
+                next_timer_at=next_timer_at(workflow), updated_at=utcnow(), flags=dict(instance.flags or {}),
+                participants=list(instance.participants or []))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        db.session.rollback()
+        raise Conflict("This case was changed by someone else at the same time. Reload and try again.")
+    sync_human_tasks(loaded, completed or {})
+    write_history(loaded)
+    db.session.commit()
+    db.session.refresh(instance)
+
+
+def record_fired_timers(loaded: Loaded) -> None:
+    now = utcnow()
+    for timer in loaded.timers_before:
+        task = loaded.workflow.get_task_from_id(UUID(timer.task_id))
+        if task is None or task.state != TaskState.COMPLETED:
+            continue
+        lateness = (now - timer.due_at).total_seconds()
+        loaded.ctx.record("timer_fired", timer.bpmn_id, timer.task_id, due=timer.due_at.isoformat(),
+                          lateness_seconds=round(lateness, 3))
+        if timer.timescale:
+            loaded.ctx.record("deadline_breached", timer.bpmn_id, timer.task_id, timescale=timer.timescale,
+                              due=timer.due_at.isoformat(), task=timer.guards)
+            flags = dict(loaded.instance.flags or {})
+            flags[timer.timescale] = {"breached_at": now.isoformat(), "due": timer.due_at.isoformat(),
+                                      "task": timer.guards}
+            loaded.instance.flags = flags
+
+
+def sync_human_tasks(loaded: Loaded, completed: dict[str, tuple[str, Any]]) -> None:
+    """Rewrite the instance's worklist rows from the workflow: new READY tasks in, finished ones out."""
+    instance, workflow = loaded.instance, loaded.workflow
+    ready = {str(t.id): t for t in ready_human_tasks(workflow)}
+    rows = db.session.execute(
+        db.select(HumanTask).filter_by(instance_id=instance.id, state="open")
+    ).scalars().all()
+    for row in rows:
+        if row.id in ready:
+            refresh_row(row, ready.pop(row.id))
+        elif row.id in completed:
+            row.state, row.completed_by, row.completed_at = "completed", completed[row.id][0], utcnow()
+        else:
+            row.state, row.completed_at = "cancelled", utcnow()
+    for task_id, task in ready.items():
+        db.session.add(new_row(instance, task_id, task))
+        remember(instance, task_assignee(task))
+
+
+def new_row(instance: Instance, task_id: str, task: Task) -> HumanTask:
+    spec = task.task_spec
+    return HumanTask(
+        id=task_id, instance_id=instance.id, process_id=instance.process_id, case_ref=instance.case_ref,
+        bpmn_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane,
+        also_admits=also_admits(task), assignee=task_assignee(task), due_at=task_due_at(task),
+        created_at=utcnow(),
+    )
+
+
+def refresh_row(row: HumanTask, task: Task) -> None:
+    row.due_at = task_due_at(task)
+    assignee = task_assignee(task)
+    if assignee != row.assignee and row.claimed_by is None:
+        row.assignee = assignee
+
+
+def remember(instance: Instance, username: str | None) -> None:
+    if username and username not in (instance.participants or []):
+        instance.participants = [*(instance.participants or []), username]
+
+
+def write_history(loaded: Loaded) -> None:
+    for item in loaded.ctx.history:
+        db.session.add(Event(instance_id=loaded.instance.id, at=utcnow(), type=item["type"],
+                             actor=loaded.ctx.actor, bpmn_id=item.get("bpmn_id"), task_id=item.get("task_id"),
+                             detail=item.get("detail") or {}))
+    loaded.ctx.history.clear()
+
+
+# ---- starting ---------------------------------------------------------------------------------------
+
+def start_instance(process_id: str, case_ref: Any, data: Any, actor: Actor) -> Instance:
+    definition = latest_definition(process_id)
+    if definition is None:
+        raise NotFound(f"There is no deployed process called {process_id}")
+    payload = {**(data if isinstance(data, dict) else {}), "case_ref": case_ref}
+    schema = form_schema(definition, f"{process_id}-start.json")
+    result = forms.validate(schema, payload, {}, actor.username, users_by_role())
+    if not isinstance(data, dict) or not result.ok:
+        raise Invalid("The case details are not complete", result.errors or {"data": "must be an object"})
+    start_data = with_child_ids(result.data)
+    return create_instance(definition, start_data, actor)
+
+
+def with_child_ids(data: dict) -> dict:
+    children = [dict(child) for child in data.get("children") or []]
+    for child in children:
+        child.setdefault("id", uuid4().hex[:12])
+    return {**data, "children": children} if children else data
+
+
+def create_instance(definition: Definition, data: dict, actor: Actor) -> Instance:
+    parsed = parsed_definition(definition)
+    workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs)
+    workflow.task_tree.data.update(data)
+    instance = Instance(definition_id=definition.id, process_id=definition.process_id, case_ref=data["case_ref"],
+                        serialized="", revision=0, started_by=actor.username, participants=[actor.username],
+                        flags={}, created_at=utcnow(), updated_at=utcnow())
+    db.session.add(instance)
+    db.session.flush()
+    loaded = Loaded(instance, workflow, attach(instance, workflow, actor.username), 0, [])
+    loaded.ctx.record("instance_started", data=data)
+    workflow.do_engine_steps()
+    save(loaded)
+    return instance
+
+
+# ---- tasks --------------------------------------------------------------------------------------------
+
+def get_row(task_id: str) -> HumanTask:
+    row = db.session.get(HumanTask, task_id) if is_uuid(task_id) else None
+    if row is None:
+        raise NotFound("There is no such task")
+    return row
+
+
+def is_uuid(value: str) -> bool:
+    try:
+        UUID(value)
+    except (TypeError, ValueError):
+        return False
+    return True
+
+
+def finished_message(row: HumanTask) -> str:
+    if row.state == "completed":
+        when = row.completed_at.isoformat(timespec="seconds") if row.completed_at else "earlier"
+        return f"This task was completed by {row.completed_by} at {when}."
+    return "This task is no longer waiting: the case has moved on."
+
+
+def open_row_for(task_id: str, actor: Actor) -> HumanTask:
+    row = get_row(task_id)
+    if not (can_act(actor, row) or manages(actor, row)):
+        raise Forbidden("This task belongs to another team's lane")
+    if row.state != "open":
+        raise Conflict(finished_message(row))
+    return row
+
+
+def claim(task_id: str, actor: Actor) -> HumanTask:
+    row = open_row_for(task_id, actor)
+    if not can_act(actor, row):
+        raise Forbidden("Only a worker in this task's lane can claim it")
+    return set_claim(row, actor.username, expected=None, event="task_claimed", actor=actor)
+
+
+def release(task_id: str, actor: Actor) -> HumanTask:
+    row = open_row_for(task_id, actor)
+    if row.claimed_by != actor.username and not manages(actor, row):
+        raise Forbidden("Only the worker who claimed this task, or its manager, can release it")
+    return set_claim(row, None, expected=row.claimed_by, event="task_released", actor=actor)
+
+
+def reassign(task_id: str, to_username: str, actor: Actor) -> HumanTask:
+    row = open_row_for(task_id, actor)
+    if not manages(actor, row):
+        raise Forbidden("Only a manager of this lane can reassign its tasks")
+    target = db.session.execute(db.select(User).filter_by(username=to_username)).scalar_one_or_none()
+    if target is None or not can_act(Actor.of(target), row):
+        raise Invalid("Choose a worker who holds this task's role", {"to": "not a worker in this lane"})
+    return set_claim(row, to_username, expected=row.claimed_by, event="task_reassigned", actor=actor)
+
+
+def set_claim(row: HumanTask, username: str | None, expected: str | None, event: str, actor: Actor) -> HumanTask:
+    if event == "task_claimed" and row.claimed_by not in (None, actor.username):
+        raise Conflict(f"This task is already claimed by {row.claimed_by}.")
+    result = db.session.execute(
+        update(HumanTask).where(HumanTask.id == row.id, HumanTask.state == "open",
+                                HumanTask.claimed_by.is_(expected) if expected is None
+                                else HumanTask.claimed_by == expected)
+        .values(claimed_by=username).execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1 and not (event == "task_claimed" and row.claimed_by == actor.username):
+        db.session.rollback()
+        raise Conflict("Someone else changed this task at the same time. Reload and try again.")
+    db.session.add(Event(instance_id=row.instance_id, at=utcnow(), type=event, actor=actor.username,
+                         bpmn_id=row.bpmn_id, task_id=row.id, detail={"claimed_by": username}))
+    db.session.commit()
+    db.session.refresh(row)
+    return row
+
+
+def task_view(task_id: str, actor: Actor) -> tuple[HumanTask, dict, dict]:
+    """A task with its form schema and prefill, for a worker who may see it."""
+    row = get_row(task_id)
+    if not (can_act(actor, row) or manages(actor, row)):
+        raise Forbidden("This task belongs to another team's lane")
+    instance = db.session.get(Instance, row.instance_id)
+    definition = definition_of(instance)
+    workflow = serialization.loads(instance.serialized, parsed_definition(definition))
+    task = workflow.get_task_from_id(UUID(row.id))
+    context = dict(task.data) if task is not None else {}
+    schema = form_schema(definition, schema_name(task))
+    return row, schema, {"context": context, "prefill": forms.defaults(schema, context),
+                         "instructions": instructions_of(task)}
+
+
+def schema_name(task: Task | None) -> str | None:
+    if task is None:
+        return None
+    props = (getattr(task.task_spec, "extensions", None) or {}).get("properties", {})
+    return props.get("formJsonSchemaFilename")
+
+
+def instructions_of(task: Task | None) -> str:
+    if task is None:
+        return ""
+    return (getattr(task.task_spec, "extensions", None) or {}).get("instructionsForEndUser") or ""
+
+
+def complete(task_id: str, submitted: Any, actor: Actor) -> dict:
+    row = open_row_for(task_id, actor)
+    if not can_act(actor, row):
+        raise Forbidden("Only a worker in this task's lane can complete it")
+    if row.claimed_by not in (None, actor.username):
+        raise Forbidden(f"This task is claimed by {row.claimed_by}")
+    instance = db.session.get(Instance, row.instance_id)
+    loaded = load(instance, actor.username)
+    task = loaded.workflow.get_task_from_id(UUID(task_id))
+    if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+        save_quietly(loaded)
+        raise Conflict(finished_message(db.session.get(HumanTask, task_id)))
+    schema = form_schema(definition_of(instance), schema_name(task))
+    result = validated(schema, task, submitted, actor)
+    # Every field of the form is written, absent ones as None, so no gateway sees an earlier round's answer.
+    task.set_data(**{name: None for name in schema.get("properties") or {}}, **result.data)
+    task.run()
+    loaded.workflow.do_engine_steps()
+    remember(instance, actor.username)
+    loaded.ctx.record("task_completed", row.bpmn_id, task_id, data=result.data,
+                      warnings=[w["code"] for w in result.warnings],
+                      **({"override": result.overrides[0]} if result.overrides else {}))
+    save(loaded, completed={task_id: (actor.username, result.data)})
+    return {"instance_id": instance.id, "warnings": result.warnings, "overrides": result.overrides,
+            "status": instance.status}
+
+
+def validated(schema: dict, task: Task, submitted: Any, actor: Actor) -> forms.FormResult:
+    result = forms.validate(schema, submitted, dict(task.data), actor.username, users_by_role())
+    if not result.ok:
+        db.session.rollback()
+        raise Invalid("The form has errors", result.errors)
+    return result
+
+
+def preview_warnings(task_id: str, submitted: Any, actor: Actor) -> list[dict]:
+    """The warnings a submission would record, so a person can confirm them first; nothing is saved."""
+    row, schema, view = task_view(task_id, actor)
+    result = forms.validate(schema, submitted, view["context"], actor.username, users_by_role())
+    return result.warnings if result.ok and row.state == "open" else []
+
+
+def save_quietly(loaded: Loaded) -> None:
+    """Keep what the timers did while the user's action was refused."""
+    try:
+        save(loaded)
+    except Conflict:
+        pass
+
+
+# ---- events -------------------------------------------------------------------------------------------
+
+def change_report(event: str, payload: Any, actor: Actor) -> dict:
+    payload = payload if isinstance(payload, dict) else {}
+    required = ["details"] + (["withdrawn_by_name", "withdrawn_by_relationship", "method"]
+                              if event == "consent_withdrawn" else [])
+    missing = {name: f"Enter {name.replace('_', ' ')}" for name in required if not str(payload.get(name) or "").strip()}
+    if missing:
+        raise Invalid("The change report is not complete", missing)
+    report = {k: payload[k] for k in required}
+    return {"type": event, **report, "reported_at": utcnow().isoformat(), "reported_by": actor.username}
+
+
+def raise_event(instance_id: int, event: str, payload: Any, actor: Actor) -> Instance:
+    if event not in EVENTS:
+        raise Invalid(f"Unknown event {event}", {"event": f"must be one of {', '.join(EVENTS)}"})
+    instance = get_instance(instance_id, actor)
+    report = change_report(event, payload, actor)
+    loaded = load(instance, actor.username)
+    try:
+        loaded.workflow.send_event(BpmnEvent(SignalEventDefinition(event), payload=report))
+    except WorkflowException as exc:
+        save_quietly(loaded)
+        raise Conflict(f"This case is not waiting for {event}: {exc}") from exc
+    loaded.workflow.do_engine_steps()
+    loaded.ctx.record("event_raised", event=event, report=report)
+    remember(instance, actor.username)
+    save(loaded)
+    return instance
+
+
+def get_instance(instance_id: int, actor: Actor) -> Instance:
+    instance = db.session.get(Instance, instance_id)
+    if instance is None:
+        raise NotFound("There is no such case instance")
+    open_tasks = db.session.execute(
+        db.select(HumanTask).filter_by(instance_id=instance.id, state="open")).scalars().all()
+    if not can_view_instance(actor, instance, list(open_tasks)):
+        raise Forbidden("You do not take part in this case")
+    return instance
+
+
+# ---- timers ---------------------------------------------------------------------------------------------
+
+def advance(instance: Instance, actor: str | None = None) -> None:
+    """Fire whatever is due on one instance (the timer sweep)."""
+    loaded = load(instance, actor)
+    save(loaded)

@@ -1,0 +1,109 @@
+"""The Stepwise web app: worklist, case pages and the JSON API over the engine."""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+from flask import Flask
+from flask_login import LoginManager
+from flask_migrate import Migrate
+from flask_wtf.csrf import CSRFProtect
+from sqlalchemy import event
+
+from engine import settings
+from engine.models import User, db
+
+ROOT = Path(__file__).resolve().parent.parent
+csrf = CSRFProtect()
+login_manager = LoginManager()
+migrate = Migrate()
+
+
+def default_config(instance_path: Path) -> dict:
+    return {
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'stepwise.db'}",
+        "MAX_CONTENT_LENGTH": 1_000_000,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        "PROCESSES_DIR": str(ROOT / "processes"),
+        "TIMER_THREAD": False,
+        "SMTP": None,
+        "STEPWISE_SETTINGS": {},
+    }
+
+
+def secret_key(instance_path: Path) -> str:
+    """A per-installation key kept in instance/, so sessions survive a restart."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    path = instance_path / "secret_key"
+    if not path.exists():
+        path.write_text(secrets.token_hex(32))
+    return path.read_text().strip()
+
+
+def create_app(config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_path=str(ROOT / "instance"))
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    app.config.update(default_config(Path(app.instance_path)))
+    app.config.update(config or {})
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = secret_key(Path(app.instance_path))
+    settings.configure(app.config["STEPWISE_SETTINGS"])
+    init_database(app)
+    init_auth(app)
+    register(app)
+    return app
+
+
+def init_database(app: Flask) -> None:
+    uri = app.config["SQLALCHEMY_DATABASE_URI"]
+    if uri.startswith("sqlite"):
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {"connect_args": {"timeout": 30,
+                                                                             "check_same_thread": False}})
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(ROOT / "migrations"))
+    if uri.startswith("sqlite"):
+        with app.app_context():
+            serialise_sqlite_writers(db.engine)
+
+
+def serialise_sqlite_writers(engine) -> None:
+    """SQLite allows one writer: take the write lock at BEGIN, so two savers queue instead of deadlocking."""
+
+    @event.listens_for(engine, "connect")
+    def on_connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def on_begin(connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def init_auth(app: Flask) -> None:
+    csrf.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Sign in to continue."
+
+    @login_manager.user_loader
+    def load_user(user_id: str) -> User | None:
+        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+
+
+def register(app: Flask) -> None:
+    from web import api, auth, cli, errors, instances, templating, worklist
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(worklist.bp)
+    app.register_blueprint(instances.bp)
+    app.register_blueprint(api.bp)
+    csrf.exempt(api.bp)
+    errors.register(app)
+    templating.register(app)
+    cli.register(app)

@@ -1,0 +1,107 @@
+"""Signing in and out. A failed sign-in says nothing about which part was wrong, and is rate-limited."""
+from __future__ import annotations
+
+import threading
+import time
+from collections import defaultdict, deque
+from functools import wraps
+from typing import Any, Callable
+
+from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+from flask_wtf import FlaskForm
+from wtforms import PasswordField, StringField
+from wtforms.validators import DataRequired, Length
+
+from engine.access import Actor
+from engine.models import User, db
+
+bp = Blueprint("auth", __name__)
+FAILURE_LIMIT = 5
+WINDOW_SECONDS = 300
+GENERIC_FAILURE = "The username or password is not right."
+
+
+class LoginForm(FlaskForm):
+    username = StringField("Username", validators=[DataRequired(), Length(max=80)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
+
+
+class Throttle:
+    """Failed sign-ins per username and per client address in a sliding window."""
+
+    def __init__(self) -> None:
+        self.failures: dict[str, deque] = defaultdict(deque)
+        self.lock = threading.Lock()
+
+    def blocked(self, *keys: str) -> bool:
+        now = time.monotonic()
+        with self.lock:
+            for key in keys:
+                window = self.failures[key]
+                while window and now - window[0] > WINDOW_SECONDS:
+                    window.popleft()
+                if len(window) >= FAILURE_LIMIT:
+                    return True
+        return False
+
+    def fail(self, *keys: str) -> None:
+        with self.lock:
+            for key in keys:
+                self.failures[key].append(time.monotonic())
+
+    def clear(self, *keys: str) -> None:
+        with self.lock:
+            for key in keys:
+                self.failures.pop(key, None)
+
+
+throttle = Throttle()
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login() -> Any:
+    form = LoginForm()
+    if not form.validate_on_submit():
+        return render_template("login.html", form=form, error=form.errors and GENERIC_FAILURE), (
+            400 if request.method == "POST" else 200)
+    keys = (f"user:{form.username.data.lower()}", f"ip:{request.remote_addr}")
+    if throttle.blocked(*keys):
+        return render_template("login.html", form=form,
+                               error="Too many failed attempts. Wait a few minutes and try again."), 429
+    user = db.session.execute(db.select(User).filter_by(username=form.username.data)).scalar_one_or_none()
+    if user is None or not user.check_password(form.password.data):
+        throttle.fail(*keys)
+        return render_template("login.html", form=form, error=GENERIC_FAILURE), 401
+    throttle.clear(*keys)
+    session.permanent = True
+    login_user(user)
+    return redirect(safe_next(request.args.get("next")))
+
+
+def safe_next(target: str | None) -> str:
+    return target if target and target.startswith("/") and not target.startswith("//") else url_for("worklist.index")
+
+
+@bp.post("/logout")
+@login_required
+def logout() -> Any:
+    logout_user()
+    flash("You have signed out.")
+    return redirect(url_for("auth.login"))
+
+
+def actor() -> Actor:
+    return Actor.of(current_user)
+
+
+def roles_required(*roles: str) -> Callable:
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.has_role(*roles):
+                abort(403)
+            return view(*args, **kwargs)
+        return wrapper
+    return decorator
