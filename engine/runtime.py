@@ -65,13 +65,13 @@ def load(instance: Instance, actor: str | None) -> Loaded:
     ctx = attach(instance, workflow, actor)
     loaded = Loaded(instance, workflow, ctx, instance.revision, waiting_timers(workflow))
     workflow.refresh_timers()
+    record_fired_timers(loaded)
     workflow.do_engine_steps()
     return loaded
 
 
 def save(loaded: Loaded, completed: dict[str, tuple[str, Any]] | None = None) -> None:
     instance, workflow = loaded.instance, loaded.workflow
-    record_fired_timers(loaded)
     status = "completed" if workflow.is_completed() else "running"
     result = db.session.execute(
         update(Instance)
@@ -95,7 +95,7 @@ def record_fired_timers(loaded: Loaded) -> None:
     now = utcnow()
     for timer in loaded.timers_before:
         task = loaded.workflow.get_task_from_id(UUID(timer.task_id))
-        if task is None or task.state != TaskState.COMPLETED:
+        if task is None or task.state not in (TaskState.READY, TaskState.COMPLETED):
             continue
         lateness = (now - timer.due_at).total_seconds()
         loaded.ctx.record("timer_fired", timer.bpmn_id, timer.task_id, due=timer.due_at.isoformat(),
@@ -139,7 +139,8 @@ def new_row(instance: Instance, task_id: str, task: Task) -> HumanTask:
 
 
 def refresh_row(row: HumanTask, task: Task) -> None:
-    row.due_at = task_due_at(task)
+    # A fired non-interrupting timer leaves its task open and overdue: keep the due time it had.
+    row.due_at = task_due_at(task) or row.due_at
     assignee = task_assignee(task)
     if assignee != row.assignee and row.claimed_by is None:
         row.assignee = assignee
@@ -315,13 +316,13 @@ def complete(task_id: str, submitted: Any, actor: Actor) -> dict:
     schema = form_schema(definition_of(instance), schema_name(task))
     result = validated(schema, task, submitted, actor)
     # Every field of the form is written, absent ones as None, so no gateway sees an earlier round's answer.
-    task.set_data(**{name: None for name in schema.get("properties") or {}}, **result.data)
-    task.run()
-    loaded.workflow.do_engine_steps()
-    remember(instance, actor.username)
     loaded.ctx.record("task_completed", row.bpmn_id, task_id, data=result.data,
                       warnings=[w["code"] for w in result.warnings],
                       **({"override": result.overrides[0]} if result.overrides else {}))
+    task.set_data(**{**{name: None for name in schema.get("properties") or {}}, **result.data})
+    task.run()
+    loaded.workflow.do_engine_steps()
+    remember(instance, actor.username)
     save(loaded, completed={task_id: (actor.username, result.data)})
     return {"instance_id": instance.id, "warnings": result.warnings, "overrides": result.overrides,
             "status": instance.status}
