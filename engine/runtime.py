@@ -18,6 +18,7 @@ from engine.definitions import latest_definition, parsed_definition
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.models import Definition, Event, HumanTask, Instance, User, db, utcnow
 from engine.services import StepContext
+from engine.transactions import write_operation
 from engine.workflow import (
     AppScriptEngine, WaitingTimer, also_admits, next_timer_at, outcome, ready_human_tasks,
     task_assignee, task_due_at, waiting_timers,
@@ -161,6 +162,7 @@ def write_history(loaded: Loaded) -> None:
 
 # ---- starting ---------------------------------------------------------------------------------------
 
+@write_operation
 def start_instance(process_id: str, case_ref: Any, data: Any, actor: Actor) -> Instance:
     definition = latest_definition(process_id)
     if definition is None:
@@ -230,6 +232,7 @@ def open_row_for(task_id: str, actor: Actor) -> HumanTask:
     return row
 
 
+@write_operation
 def claim(task_id: str, actor: Actor) -> HumanTask:
     row = open_row_for(task_id, actor)
     if not can_act(actor, row):
@@ -237,6 +240,7 @@ def claim(task_id: str, actor: Actor) -> HumanTask:
     return set_claim(row, actor.username, expected=None, event="task_claimed", actor=actor)
 
 
+@write_operation
 def release(task_id: str, actor: Actor) -> HumanTask:
     row = open_row_for(task_id, actor)
     if row.claimed_by != actor.username and not manages(actor, row):
@@ -244,6 +248,7 @@ def release(task_id: str, actor: Actor) -> HumanTask:
     return set_claim(row, None, expected=row.claimed_by, event="task_released", actor=actor)
 
 
+@write_operation
 def reassign(task_id: str, to_username: str, actor: Actor) -> HumanTask:
     row = open_row_for(task_id, actor)
     if not manages(actor, row):
@@ -301,6 +306,7 @@ def instructions_of(task: Task | None) -> str:
     return (getattr(task.task_spec, "extensions", None) or {}).get("instructionsForEndUser") or ""
 
 
+@write_operation
 def complete(task_id: str, submitted: Any, actor: Actor) -> dict:
     row = open_row_for(task_id, actor)
     if not can_act(actor, row):
@@ -364,6 +370,7 @@ def change_report(event: str, payload: Any, actor: Actor) -> dict:
     return {"type": event, **report, "reported_at": utcnow().isoformat(), "reported_by": actor.username}
 
 
+@write_operation
 def raise_event(instance_id: int, event: str, payload: Any, actor: Actor) -> Instance:
     if event not in EVENTS:
         raise Invalid(f"Unknown event {event}", {"event": f"must be one of {', '.join(EVENTS)}"})
@@ -395,6 +402,7 @@ def get_instance(instance_id: int, actor: Actor) -> Instance:
 
 # ---- timers ---------------------------------------------------------------------------------------------
 
+@write_operation
 def advance(instance: Instance, actor: str | None = None) -> None:
     """Fire whatever is due on one instance (the timer sweep)."""
     loaded = load(instance, actor)

@@ -9,10 +9,10 @@ from flask import Flask
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
-from sqlalchemy import event
 
 from engine import settings
 from engine.models import User, db
+from engine.transactions import configure_sqlite
 
 ROOT = Path(__file__).resolve().parent.parent
 csrf = CSRFProtect()
@@ -67,23 +67,7 @@ def init_database(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(ROOT / "migrations"))
     if uri.startswith("sqlite"):
         with app.app_context():
-            serialise_sqlite_writers(db.engine)
-
-
-def serialise_sqlite_writers(engine) -> None:
-    """SQLite allows one writer: take the write lock at BEGIN, so two savers queue instead of deadlocking."""
-
-    @event.listens_for(engine, "connect")
-    def on_connect(dbapi_connection, _record) -> None:
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def on_begin(connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+            configure_sqlite(db.engine)
 
 
 def init_auth(app: Flask) -> None:
