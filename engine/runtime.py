@@ -10,7 +10,7 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from engine import forms, serialization
 from engine.access import Actor, can_act, can_view_instance, manages
@@ -60,8 +60,17 @@ def attach(instance: Instance, workflow: BpmnWorkflow, actor: str | None) -> Ste
     return ctx
 
 
+def lock(instance: Instance) -> Instance:
+    """Hold the row until commit (PostgreSQL), so a second saver waits and then sees the first one's result."""
+    return db.session.execute(
+        select(Instance).where(Instance.id == instance.id).with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+
+
 def load(instance: Instance, actor: str | None) -> Loaded:
     """Deserialize and let due timers fire before anything else happens (a user must not beat a breach)."""
+    instance = lock(instance)
     workflow = serialization.loads(instance.serialized, parsed_definition(definition_of(instance)))
     ctx = attach(instance, workflow, actor)
     loaded = Loaded(instance, workflow, ctx, instance.revision, waiting_timers(workflow))
@@ -318,7 +327,7 @@ def complete(task_id: str, submitted: Any, actor: Actor) -> dict:
     task = loaded.workflow.get_task_from_id(UUID(task_id))
     if task is None or task.state != TaskState.READY or not task.task_spec.manual:
         save_quietly(loaded)
-        raise Conflict(finished_message(db.session.get(HumanTask, task_id)))
+        raise Conflict(finished_message(db.session.get(HumanTask, task_id, populate_existing=True)))
     schema = form_schema(definition_of(instance), schema_name(task))
     result = validated(schema, task, submitted, actor)
     # Every field of the form is written, absent ones as None, so no gateway sees an earlier round's answer.
@@ -351,6 +360,8 @@ def preview_warnings(task_id: str, submitted: Any, actor: Actor) -> list[dict]:
 
 def save_quietly(loaded: Loaded) -> None:
     """Keep what the timers did while the user's action was refused."""
+    if not loaded.ctx.history:
+        return
     try:
         save(loaded)
     except Conflict:

@@ -9,7 +9,9 @@ from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
+from engine.errors import Conflict
 from engine.models import db
 
 _writing: ContextVar[bool] = ContextVar("_writing", default=False)
@@ -29,6 +31,9 @@ def write_operation(fn: F) -> F:
             result = fn(*args, **kwargs)
             db.session.commit()  # never leave the write lock held by a read made after the save
             return result
+        except IntegrityError as exc:
+            db.session.rollback()
+            raise Conflict("Someone else changed this case at the same time. Reload and try again.") from exc
         except BaseException:
             db.session.rollback()
             raise
