@@ -47,35 +47,36 @@ class FormResult:
         return not self.errors
 
 
-def title_of(schema: dict, path: list) -> str:
+def property_at(schema: dict, path: list) -> dict:
     node = schema
     for part in path:
         node = (node.get("properties") or {}).get(part, {}) if isinstance(part, str) else node.get("items", {})
-    return node.get("title") or str(path[-1] if path else "This field").replace("_", " ")
+    return node
 
 
 def error_field(error: ValidationError) -> list:
-    path = [p for p in error.absolute_path]
-    if error.validator == "required":
-        missing = re.match(r"'([^']+)'", error.message)
-        path.append(missing.group(1) if missing else "")
-    elif error.validator == "additionalProperties":
-        extra = re.findall(r"'([^']+)'", error.message)
-        path.append(extra[0] if extra else "")
+    path = list(error.absolute_path)
+    if error.validator in ("required", "additionalProperties"):
+        named = re.findall(r"'([^']+)'", error.message)
+        path.append(named[0] if named else "")
     return path
 
 
-def friendly(error: ValidationError, title: str) -> str:
+def friendly(error: ValidationError, prop: dict, name: str) -> str:
+    title = prop.get("title") or str(name).replace("_", " ").capitalize()
+    choose = "enum" in prop or prop.get("type") == "boolean" or prop.get("x-user-role")
+    if error.validator == "required":
+        return f"{'Select' if choose else 'Enter'} {title.lower()}"
+    if error.validator == "format":
+        return f"{title} must be a real {str(error.validator_value).replace('-', ' ')}"
     messages = {
-        "required": f"Enter {title.lower()}" if error.validator == "required" else "",
         "enum": f"Select {title.lower()}",
         "const": f"{title} must be confirmed",
-        "format": f"{title} must be a real {error.validator_value.replace('-', ' ')}" if error.validator == "format"
-        else "",
         "type": f"{title} must be {error.validator_value}",
         "additionalProperties": f"{title} is not a field of this form",
         "minItems": f"Add at least {error.validator_value} to {title.lower()}",
         "minLength": f"Enter {title.lower()}",
+        "maxLength": f"{title} is too long",
     }
     return messages.get(error.validator) or f"{title}: {error.message}"
 
@@ -86,7 +87,7 @@ def schema_errors(schema: dict, data: dict) -> dict[str, str]:
     for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
         path = error_field(error)
         key = ".".join(str(p) for p in path) or "_form"
-        errors.setdefault(key, friendly(error, title_of(schema, path)))
+        errors.setdefault(key, friendly(error, property_at(schema, path), path[-1] if path else "this field"))
     return errors
 
 

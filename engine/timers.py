@@ -17,7 +17,7 @@ BATCH = 100
 
 def due_ids(now: datetime, limit: int) -> list[int]:
     query = (select(Instance.id)
-             .where(Instance.status == "running", Instance.next_timer_at <= now)
+             .where(Instance.status == "running", Instance.next_timer_at < now)  # the engine fires strictly after
              .order_by(Instance.next_timer_at).limit(limit))
     if db.engine.dialect.name == "postgresql":
         # Several workers may sweep at once; each takes instances the others are not holding.
