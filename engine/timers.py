@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from engine import runtime
 from engine.errors import Conflict
+from engine.mailer import SmtpSettings, send_pending
 from engine.models import Instance, as_utc, db, utcnow
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ class TimerWorker:
 
     def __init__(self, app, max_wait: float = 0.5) -> None:
         self.app = app
+        self.smtp = SmtpSettings.from_config(app.config.get("SMTP"))
         self.max_wait = max_wait
         self.stop_event = threading.Event()
 
@@ -73,6 +75,7 @@ class TimerWorker:
         try:
             while run_due() == BATCH:
                 pass
+            send_pending(self.smtp)
             return seconds_to_next(self.max_wait)
         except Exception:  # a broken instance must not stop every other case's timers
             log.exception("timer sweep failed")

@@ -29,9 +29,18 @@ def default_config(instance_path: Path) -> dict:
         "PERMANENT_SESSION_LIFETIME": 8 * 3600,
         "PROCESSES_DIR": str(ROOT / "processes"),
         "TIMER_THREAD": False,
-        "SMTP": None,
+        "SMTP": smtp_from_env(),
         "STEPWISE_SETTINGS": {},
     }
+
+
+def smtp_from_env() -> dict | None:
+    """E-mail is on when SMTP_HOST is set; otherwise notifications are in-app only."""
+    if not os.environ.get("SMTP_HOST"):
+        return None
+    return {"host": os.environ["SMTP_HOST"], "port": int(os.environ.get("SMTP_PORT", "25")),
+            "security": os.environ.get("SMTP_SECURITY", "none"), "username": os.environ.get("SMTP_USERNAME"),
+            "password": os.environ.get("SMTP_PASSWORD"), "sender": os.environ.get("SMTP_SENDER", "stepwise@localhost")}
 
 
 def secret_key(instance_path: Path) -> str:
