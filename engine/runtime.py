@@ -330,17 +330,24 @@ def complete(task_id: str, submitted: Any, actor: Actor) -> dict:
         raise Conflict(finished_message(db.session.get(HumanTask, task_id, populate_existing=True)))
     schema = form_schema(definition_of(instance), schema_name(task))
     result = validated(schema, task, submitted, actor)
-    # Every field of the form is written, absent ones as None, so no gateway sees an earlier round's answer.
     loaded.ctx.record("task_completed", row.bpmn_id, task_id, data=result.data,
                       warnings=[w["code"] for w in result.warnings],
                       **({"override": result.overrides[0]} if result.overrides else {}))
-    task.set_data(**{**{name: None for name in schema.get("properties") or {}}, **result.data})
+    task.set_data(**{**unset_fields(task, schema), **result.data})
     task.run()
     loaded.workflow.do_engine_steps()
     remember(instance, actor.username)
     save(loaded, completed={task_id: (actor.username, result.data)})
     return {"instance_id": instance.id, "warnings": result.warnings, "overrides": result.overrides,
             "status": instance.status}
+
+
+def unset_fields(task: Task, schema: dict) -> dict[str, None]:
+    """Fields the worker left empty exist as None, so a gateway can test them and a case data object the
+    step writes is written; a value an earlier round recorded is kept."""
+    names = set(schema.get("properties") or {})
+    names |= {ref.bpmn_id for ref in getattr(task.task_spec, "data_output_associations", None) or []}
+    return {name: None for name in names if name not in task.data}
 
 
 def validated(schema: dict, task: Task, submitted: Any, actor: Actor) -> forms.FormResult:
