@@ -4,13 +4,12 @@ from __future__ import annotations
 from typing import Any
 
 SUBJECTS: dict[str, str] = {
-    "yps_consideration": "Consider YPS involvement",
-    "step_down_request": "Step down request received",
-    "step_down_accepted": "Step down accepted: allocate a Family Support Worker",
-    "allocation_breach": "Family Support Worker not allocated within 20 working days",
-    "fsw_allocated": "Family Support Worker allocated",
-    "first_review_due": "First Early Help review scheduled",
-    "change_of_circumstances": "Change of circumstances on a step down",
+    "raise_yps_involvement": "Take this family to the YPS manager: consider YPS involvement",
+    "step_down_request_sent": "Request to step down to Early Help received",
+    "step_down_accepted": "Step down accepted: a Family Support Worker will be allocated",
+    "allocation_breached": "Family Support Worker not allocated within 20 working days",
+    "first_early_help_review": "First Early Help review scheduled",
+    "family_circumstances_changed": "Family circumstances changed: the step down has stopped",
 }
 
 

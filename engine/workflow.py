@@ -112,8 +112,37 @@ def outcome(workflow: BpmnWorkflow) -> str | None:
 
 
 def case_data(workflow: BpmnWorkflow) -> dict:
-    """The case as it stands: the latest step's data with the case data objects over it."""
-    latest = workflow.last_task.data if workflow.last_task is not None else workflow.task_tree.data
-    data = dict(workflow.data if workflow.is_completed() else latest)
+    """The case as it stands: the data of the steps now waiting (latest last), with the case data objects."""
+    if workflow.is_completed():
+        data = dict(workflow.data)
+    else:
+        live = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+        data = {}
+        for task in sorted(workflow.get_tasks(state=live), key=lambda t: t.last_state_change):
+            data.update(task.data)
     data.update({k: v for k, v in (workflow.data_objects or {}).items() if v is not None})
     return {k: v for k, v in data.items() if not k.startswith(("spiff__", "_")) and k != "data_objects"}
+
+
+def visited(workflow: BpmnWorkflow) -> list[Task]:
+    """Every task with a BPMN id that has run or is running, in this workflow and its sub-processes."""
+    reached = TaskState.COMPLETED | TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR
+    return [t for t in workflow.get_tasks(state=reached) if t.task_spec.bpmn_id]
+
+
+def bpmn_parent(task: Task) -> Task | None:
+    """The nearest ancestor that is a BPMN element (skipping the engine's own split and start tasks)."""
+    parent = task.parent
+    while parent is not None and not parent.task_spec.bpmn_id:
+        parent = parent.parent
+    return parent
+
+
+def taken_pairs(workflow: BpmnWorkflow) -> set[tuple[str, str]]:
+    """(source, target) for each step that followed another: the sequence flows this case has taken."""
+    pairs = set()
+    for task in visited(workflow):
+        parent = bpmn_parent(task)
+        if parent is not None and parent.state == TaskState.COMPLETED:
+            pairs.add((parent.task_spec.bpmn_id, task.task_spec.bpmn_id))
+    return pairs

@@ -125,3 +125,32 @@ class Api:
 @pytest.fixture
 def api(app, people, deployed) -> Api:
     return Api(app.test_client(), people)
+
+
+# ---- sequence-flow coverage of the process diagrams, gathered from every test's cases -------------------
+
+def flows_taken(config: pytest.Config) -> dict[str, set[str]]:
+    """Process id -> flow ids taken so far in this run (kept on the config, which every module shares)."""
+    if not hasattr(config, "stepwise_flows_taken"):
+        config.stepwise_flows_taken = {}
+    return config.stepwise_flows_taken
+
+
+@pytest.fixture(autouse=True)
+def record_flows(request):
+    if "app" not in request.fixturenames:
+        yield
+        return
+    request.getfixturevalue("app")  # torn down after this fixture, so its database is still there
+    yield
+    from engine import serialization
+    from engine.definitions import parsed_definition
+    from engine.diagram import flow_ids
+    from engine.models import Definition, Instance
+    from engine.workflow import taken_pairs
+    db.session.rollback()
+    for instance in db.session.query(Instance).all():
+        definition = db.session.get(Definition, instance.definition_id)
+        workflow = serialization.loads(instance.serialized, parsed_definition(definition))
+        taken = flow_ids(definition.bpmn_xml, taken_pairs(workflow))
+        flows_taken(request.config).setdefault(definition.process_id, set()).update(taken)

@@ -78,8 +78,8 @@ def test_each_recipient_with_an_address_gets_one_email(smtp, breached):
     assert "Case reference: M-1" in message.get_content()
     assert db.session.query(Notification).filter(Notification.email_sent_at.is_(None)).count() == 1  # no address
     in_app = db.session.query(Notification).filter_by(recipient="sw_tm3").all()
-    assert [n.template for n in in_app] == ["allocation_breach"]
-    assert [n["template"] for n in breached.get("/notifications", "sw_tm")["notifications"]] == ["allocation_breach"]
+    assert [n.template for n in in_app] == ["allocation_breached"]
+    assert [n["template"] for n in breached.get("/notifications", "sw_tm")["notifications"]] == ["allocation_breached"]
 
 
 def test_a_crash_between_sending_and_marking_resends_the_same_message(smtp, breached, monkeypatch):
