@@ -1,6 +1,7 @@
 """Validating a submission against its task's JSON Schema and the form's Stepwise rules (x-rules)."""
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -9,9 +10,12 @@ from typing import Any
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
 
-from engine.scripting import RestrictedEnvironment, SCRIPT_HELPERS
+from engine.scripting import SCRIPT_HELPERS, RestrictedEnvironment
 
 FORMATS = FormatChecker()
+# What evaluating a form expression over incomplete data can raise.
+RULE_ERRORS = (NameError, TypeError, KeyError, ValueError, AttributeError, IndexError, SyntaxError)
+log = logging.getLogger(__name__)
 _ENV = RestrictedEnvironment()
 
 
@@ -32,7 +36,7 @@ def is_time(value: object) -> bool:
 def is_instant(value: object) -> bool:
     if not isinstance(value, str):
         return False
-    return datetime.fromisoformat(value.replace("Z", "+00:00")).tzinfo is not None
+    return datetime.fromisoformat(value).tzinfo is not None
 
 
 @dataclass
@@ -126,7 +130,7 @@ def apply_rules(schema: dict, data: dict, context: dict, result: FormResult) -> 
     for rule in schema.get("x-rules", []):
         try:
             fired = evaluate_rule(rule, namespace)
-        except Exception as exc:  # a rule that cannot be checked must not let the submission through
+        except RULE_ERRORS as exc:  # a rule that cannot be checked must not let the submission through
             result.errors.setdefault(rule.get("field", "_form"), f"{rule.get('message')} ({exc})")
             continue
         if fired:
@@ -170,7 +174,8 @@ def defaults(schema: dict, context: dict) -> dict[str, Any]:
         elif "x-default" in prop:
             try:
                 values[name] = _ENV.evaluate(prop["x-default"], dict(namespace))
-            except Exception:  # a default is a convenience; a missing input must not break the form
+            except RULE_ERRORS:  # a default is a convenience; a missing input must not break the form
+                log.debug("no default for %s", name)
                 continue
         elif "default" in prop:
             values[name] = prop["default"]

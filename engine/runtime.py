@@ -20,8 +20,15 @@ from engine.models import Definition, Event, HumanTask, Instance, User, db, utcn
 from engine.services import StepContext
 from engine.transactions import write_operation
 from engine.workflow import (
-    AppScriptEngine, WaitingTimer, also_admits, next_timer_at, outcome, ready_human_tasks,
-    task_assignee, task_due_at, waiting_timers,
+    AppScriptEngine,
+    WaitingTimer,
+    also_admits,
+    next_timer_at,
+    outcome,
+    ready_human_tasks,
+    task_assignee,
+    task_due_at,
+    waiting_timers,
 )
 
 EVENTS = ("consent_withdrawn", "new_safeguarding_concern")

@@ -47,7 +47,7 @@ def test_missing_fields_wrong_types_and_impossible_dates(api, case):
 
 
 def test_a_rule_that_must_hold_blocks(api, case):
-    instance_id, task_id = case
+    _, task_id = case
     with time_machine.travel(FRI, tick=False):
         answer = api.post(f"/tasks/{task_id}/complete", "sw",
                           {"data": {"answer": "yes", "answered_on": "2024-12-21"}}, expect=400)
@@ -63,7 +63,7 @@ def test_override_needs_its_reason_and_is_recorded(api, case):
                                                                   "note_reason": "family asked"}})
     assert done["overrides"] == [{"rule": "T2", "reason": "family asked"}]
     assert [w["code"] for w in done["warnings"]] == ["note_missing"]
-    completed = [h for h in api.instance(instance_id)["history"] if h["type"] == "task_completed"][0]
+    completed = next(h for h in api.instance(instance_id)["history"] if h["type"] == "task_completed")
     assert completed["detail"]["warnings"] == ["note_missing"]
     assert completed["detail"]["override"] == {"rule": "T2", "reason": "family asked"}
 
@@ -97,7 +97,7 @@ def test_another_lanes_task_is_403_and_changes_nothing(api, case):
 
 
 def test_someone_elses_claimed_task_is_403(api, case):
-    instance_id, task_id = case
+    _, task_id = case
     api.post(f"/tasks/{task_id}/claim", "sw2")
     api.post(f"/tasks/{task_id}/complete", "sw", {"data": {"answer": "yes", "answered_on": "2024-12-01"}},
              expect=403)
@@ -115,7 +115,7 @@ def test_double_submission_is_409_naming_who_and_when(api, case):
 
 
 def test_oversized_body_is_413(api, case):
-    instance_id, task_id = case
+    _, task_id = case
     huge = {"data": {"answer": "yes", "answered_on": "2024-12-01", "note": "x" * 1_100_000}}
     response = api.call("POST", f"/tasks/{task_id}/complete", "sw", json=huge, expect=413)
     assert response["error"] == "The request is too large"

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import time_machine
@@ -13,8 +13,8 @@ from engine.models import Event, Instance, Notification, db
 from engine.timers import TimerWorker, run_due
 
 MINI = Path(__file__).parent / "fixtures" / "mini.bpmn"
-FRIDAY = datetime(2024, 12, 20, 10, tzinfo=timezone.utc)
-DUE = datetime(2025, 1, 23, 0, 0, tzinfo=timezone.utc)  # 00:00 London after Wed 22 Jan, the 20th working day
+FRIDAY = datetime(2024, 12, 20, 10, tzinfo=UTC)
+DUE = datetime(2025, 1, 23, 0, 0, tzinfo=UTC)  # 00:00 London after Wed 22 Jan, the 20th working day
 
 
 def start(api, ref: str) -> int:
@@ -96,7 +96,7 @@ def test_worker_thread_fires_a_timer_within_a_second(app, api):
     db.session.commit()
     instance_id = start(api, "C-1")
     instance = db.session.get(Instance, instance_id)
-    soon = datetime.now(timezone.utc) + timedelta(seconds=1)
+    soon = datetime.now(UTC) + timedelta(seconds=1)
     move_timer(instance, soon)
     worker = TimerWorker(app, max_wait=0.2)
     worker.start_thread()
