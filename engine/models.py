@@ -105,6 +105,7 @@ class Instance(db.Model):
     status: Mapped[str] = mapped_column(String(20), default="running", index=True)
     outcome: Mapped[str | None] = mapped_column(String(100))
     flags: Mapped[dict] = mapped_column(JSON, default=dict)
+    facts: Mapped[dict] = mapped_column(JSON, default=dict)
     serialized: Mapped[str] = mapped_column(Text)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

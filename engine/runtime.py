@@ -18,11 +18,13 @@ from engine.definitions import latest_definition, parsed_definition
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.models import Definition, Event, HumanTask, Instance, User, db, utcnow
 from engine.services import StepContext
+from engine.settings import get_settings
 from engine.transactions import write_operation
 from engine.workflow import (
     AppScriptEngine,
     WaitingTimer,
     also_admits,
+    case_data,
     next_timer_at,
     outcome,
     ready_human_tasks,
@@ -96,6 +98,7 @@ def save(loaded: Loaded, completed: dict[str, tuple[str, Any]] | None = None) ->
         .values(serialized=serialization.dumps(workflow), revision=loaded.revision + 1, status=status,
                 outcome=outcome(workflow) if status == "completed" else None,
                 next_timer_at=next_timer_at(workflow), updated_at=utcnow(), flags=dict(instance.flags or {}),
+                facts=case_facts(workflow) if status == "completed" else {},
                 participants=list(instance.participants or []))
         .execution_options(synchronize_session=False)
     )
@@ -106,6 +109,24 @@ def save(loaded: Loaded, completed: dict[str, tuple[str, Any]] | None = None) ->
     write_history(loaded)
     db.session.commit()
     db.session.refresh(instance)
+
+
+def case_facts(workflow: BpmnWorkflow) -> dict:
+    """What a finished instance tells later processes of the same case (settings: case_facts)."""
+    data = case_data(workflow)
+    return {key: data[key] for key in get_settings().get("case_facts", []) if data.get(key) is not None}
+
+
+def known_facts(case_ref: str) -> dict:
+    """The latest value of each case fact left by the finished instances of this case."""
+    rows = db.session.execute(
+        select(Instance.facts).where(Instance.case_ref == case_ref, Instance.status == "completed")
+        .order_by(Instance.updated_at, Instance.id)
+    ).scalars()
+    facts: dict = {}
+    for row in rows:
+        facts.update(row or {})
+    return facts
 
 
 def record_fired_timers(loaded: Loaded) -> None:
@@ -183,13 +204,22 @@ def start_instance(process_id: str, case_ref: Any, data: Any, actor: Actor) -> I
     definition = latest_definition(process_id)
     if definition is None:
         raise NotFound(f"There is no deployed process called {process_id}")
-    payload = {**(data if isinstance(data, dict) else {}), "case_ref": case_ref}
     schema = form_schema(definition, f"{process_id}-start.json")
+    payload = {**facts_for(schema, case_ref), **(data if isinstance(data, dict) else {}), "case_ref": case_ref}
     result = forms.validate(schema, payload, {}, actor.username, users_by_role())
     if not isinstance(data, dict) or not result.ok:
         raise Invalid("The case details are not complete", result.errors or {"data": "must be an object"})
     start_data = with_child_ids(result.data)
     return create_instance(definition, start_data, actor)
+
+
+def facts_for(schema: dict, case_ref: Any) -> dict:
+    """Start fields marked x-case-fact are filled from the case's earlier instances unless given."""
+    wanted = [name for name, prop in (schema.get("properties") or {}).items() if prop.get("x-case-fact")]
+    if not wanted or not isinstance(case_ref, str):
+        return {}
+    facts = known_facts(case_ref)
+    return {name: facts[name] for name in wanted if name in facts}
 
 
 def with_child_ids(data: dict) -> dict:

@@ -7,6 +7,7 @@ from typing import Any
 
 from engine.messages import render_message
 from engine.models import Instance, Notification, ServiceCall, User, db, utcnow
+from engine.settings import get_settings
 
 
 @dataclass
@@ -76,10 +77,29 @@ def transfer_record(ctx: StepContext, task_id: str, params: dict) -> dict:
     return {"transferred": True, "at": utcnow().isoformat()}
 
 
+def create_contact(ctx: StepContext, task_id: str, params: dict) -> dict:
+    """A contact saved and finalised in the case system; each execution of the step is a new contact."""
+    contact_id = f"CT-{ctx.instance.id}-{task_id[:8]}"
+    ctx.record("contact_created", task_id=task_id, contact_id=contact_id,
+               **{k: v for k, v in params.items() if k != "task_id"})
+    return {"contact_id": contact_id, "created_at": utcnow().isoformat()}
+
+
+def lookup_cog_team(ctx: StepContext, task_id: str, params: dict) -> dict:
+    """The COG team whose postcode districts include the family's postcode (settings: cog_teams)."""
+    district = str(params.get("family_postcode") or "").upper().split(" ")[0]
+    for team, districts in get_settings().get("cog_teams", {}).items():
+        if district in districts:
+            return {"team": team, "found": True}
+    return {"team": None, "found": False}
+
+
 OPERATORS: dict[str, Operator] = {
     "send_notification": send_notification,
     "close_case": close_case,
     "transfer_record": transfer_record,
+    "create_contact": create_contact,
+    "lookup_cog_team": lookup_cog_team,
 }
 
 

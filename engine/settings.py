@@ -64,6 +64,14 @@ def default_settings() -> dict[str, Any]:
             "weekly_cog": {"weekday": 1, "time": "10:00"},
         },
         "meeting_recording_grace_wd": 2,
+        # Case data a finished instance leaves on its case for later processes of the same case to find.
+        "case_facts": ["de_escalation_date", "sa_ref", "step_down_date", "case_responsibility"],
+        # Each authority's COG teams by the postcode districts they cover (lookup_cog_team).
+        "cog_teams": {
+            "cog_north": ["BS32", "BS34", "BS35", "BS36"],
+            "cog_east": ["BS15", "BS16", "BS30", "BS37"],
+            "cog_south": ["BS4", "BS14", "BS31"],
+        },
     }
 
 

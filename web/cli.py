@@ -16,6 +16,11 @@ from engine.timers import TimerWorker, run_due
 DEMO_ROLES = {
     "sw": "Locality social worker", "sw_tm": "Social work team manager", "fp_tm": "Families Plus team manager",
     "fp_pm": "Families Plus practice manager", "fsw": "Family support worker", "svc_mgr": "Service manager",
+    "rtm": "Response team manager", "ps_mgr": "Preventative Services manager", "sd_tray": "Step down tray worker",
+    "ehfw": "Early Help family worker", "keyworker": "Integrated Services key worker", "cog_mgr": "COG manager",
+    "cog_bso": "COG business support", "cog_rep": "COG representative", "mash_mgr": "MASH manager",
+    "ssa": "Service support assistant", "spoc_mgr": "SPOC manager", "spoc_bso": "SPOC business support",
+    "saat_tm": "SAAT team manager", "eh_spoc": "Early Help SPOC",
     "manager": "Manager (all cases)", "analyst": "Business analyst", "admin": "Administrator",
 }
 
