@@ -7,11 +7,19 @@ from engine.models import HumanTask, Instance, User
 
 # A lane's managers see its tasks and reassign them; they do not complete them.
 LANE_MANAGERS: dict[str, set[str]] = {
-    "sw": {"sw_tm"},
-    "sw_tm": {"svc_mgr"},
+    "sw": {"sw_tm", "rtm", "saat_tm"},
     "fp_pm": {"fp_tm"},
     "fsw": {"fp_tm", "fp_pm"},
-    "fp_tm": {"svc_mgr"},
+    "ehfw": {"ps_mgr"},
+    "sd_tray": {"ps_mgr"},
+    "keyworker": {"cog_mgr"},
+    "cog_bso": {"cog_mgr"},
+    "cog_rep": {"cog_mgr"},
+    "ssa": {"spoc_mgr"},
+    "spoc_bso": {"spoc_mgr"},
+    "eh_spoc": {"spoc_mgr"},
+    **{lane: {"svc_mgr"} for lane in ("sw_tm", "fp_tm", "rtm", "ps_mgr", "saat_tm", "cog_mgr", "mash_mgr",
+                                      "spoc_mgr")},
     "svc_mgr": set(),
 }
 OVERSIGHT_ROLES = {"manager", "admin"}
