@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
+from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
@@ -91,8 +92,12 @@ def init_auth(app: Flask) -> None:
 
 
 def register(app: Flask) -> None:
-    from web import api, auth, cli, errors, instances, templating, worklist
+    from web import api, auth, cli, dashboard, errors, instances, templating, worklist
+    # GOV.UK Frontend's Jinja macros, importable as "govuk_frontend_jinja/components/.../macro.html".
+    app.jinja_loader = ChoiceLoader([app.jinja_loader, PrefixLoader({
+        "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")})])
     app.register_blueprint(auth.bp)
+    app.register_blueprint(dashboard.bp)
     app.register_blueprint(worklist.bp)
     app.register_blueprint(instances.bp)
     app.register_blueprint(api.bp)
