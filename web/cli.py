@@ -174,5 +174,5 @@ def demo() -> None:
     for role, title in DEMO_ROLES.items():
         password = secrets.token_urlsafe(9)
         upsert_user(f"demo_{role}", [role], password, display_name=f"Demo {title.lower()}")
-        click.echo(f"  demo_{role:<8} {password:<14} {title}")
+        click.echo(f"  {'demo_' + role:<16} {password:<14} {title}")
     db.session.commit()
