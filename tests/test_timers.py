@@ -1,6 +1,7 @@
 """The timer sweep: it touches only due instances, fires each timer once, and the worker fires on time."""
 from __future__ import annotations
 
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -123,3 +124,27 @@ def move_timer(instance: Instance, when: datetime) -> None:
         if task.task_spec.bpmn_id == "T-A" and "event_value" in task.internal_data:
             task.internal_data["event_value"] = when.isoformat()
     runtime.save(loaded)
+
+
+def test_two_workers_sweeping_at_once_fire_each_timer_once(app, api):
+    deploy_file(MINI, "ana")
+    db.session.commit()
+    with time_machine.travel(FRIDAY, tick=False):
+        ids = [start(api, f"C-{n}") for n in range(12)]
+    with time_machine.travel(DUE + timedelta(seconds=5), tick=False):
+        sweeps = [threading.Thread(target=sweep_in_own_context, args=(app,)) for _ in range(2)]
+        for sweep in sweeps:
+            sweep.start()
+        for sweep in sweeps:
+            sweep.join()
+    db.session.rollback()
+    for instance_id in ids:
+        assert db.session.query(Event).filter_by(instance_id=instance_id, type="timer_fired").count() == 1
+        assert db.session.query(Event).filter_by(instance_id=instance_id, type="deadline_breached").count() == 1
+    assert db.session.query(Notification).filter_by(recipient="sw_tm").count() == len(ids)
+
+
+def sweep_in_own_context(app) -> None:
+    with app.app_context():
+        run_due()
+        db.session.remove()
