@@ -1,7 +1,6 @@
-"""Every change to an instance: load, act, save, in one transaction guarded by the instance's revision."""
+"""The actions people and timers take on a case: start it, claim and complete its tasks, raise events."""
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 from uuid import UUID, uuid4
 
@@ -10,43 +9,17 @@ from SpiffWorkflow.exceptions import WorkflowException
 from SpiffWorkflow.spiff.specs.event_definitions import SignalEventDefinition
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from engine import forms, serialization
 from engine.access import Actor, can_act, can_view_instance, manages
 from engine.definitions import latest_definition, parsed_definition
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.models import Definition, Event, HumanTask, Instance, User, db, utcnow
-from engine.services import StepContext
-from engine.settings import get_settings
+from engine.store import Loaded, attach, definition_of, known_facts, load, remember, save
 from engine.transactions import write_operation
-from engine.workflow import (
-    AppScriptEngine,
-    WaitingTimer,
-    also_admits,
-    case_data,
-    next_timer_at,
-    outcome,
-    ready_human_tasks,
-    task_assignee,
-    task_due_at,
-    waiting_timers,
-)
 
 EVENTS = ("consent_withdrawn", "new_safeguarding_concern")
-
-
-@dataclass
-class Loaded:
-    instance: Instance
-    workflow: BpmnWorkflow
-    ctx: StepContext
-    revision: int
-    timers_before: list[WaitingTimer]
-
-
-def definition_of(instance: Instance) -> Definition:
-    return db.session.get(Definition, instance.definition_id)
 
 
 def form_schema(definition: Definition, name: str | None) -> dict:
@@ -59,142 +32,6 @@ def users_by_role() -> dict[str, set[str]]:
         for role in user.roles or []:
             roles.setdefault(role, set()).add(user.username)
     return roles
-
-
-# ---- loading and saving -------------------------------------------------------------------------------
-
-def attach(instance: Instance, workflow: BpmnWorkflow, actor: str | None) -> StepContext:
-    ctx = StepContext(instance, actor)
-    workflow.script_engine = AppScriptEngine(ctx)
-    return ctx
-
-
-def lock(instance: Instance) -> Instance:
-    """Hold the row until commit (PostgreSQL), so a second saver waits and then sees the first one's result."""
-    return db.session.execute(
-        select(Instance).where(Instance.id == instance.id).with_for_update()
-        .execution_options(populate_existing=True)
-    ).scalar_one()
-
-
-def load(instance: Instance, actor: str | None) -> Loaded:
-    """Deserialize and let due timers fire before anything else happens (a user must not beat a breach)."""
-    instance = lock(instance)
-    workflow = serialization.loads(instance.serialized, parsed_definition(definition_of(instance)))
-    ctx = attach(instance, workflow, actor)
-    loaded = Loaded(instance, workflow, ctx, instance.revision, waiting_timers(workflow))
-    workflow.refresh_timers()
-    record_fired_timers(loaded)
-    workflow.do_engine_steps()
-    return loaded
-
-
-def save(loaded: Loaded, completed: dict[str, tuple[str, Any]] | None = None) -> None:
-    instance, workflow = loaded.instance, loaded.workflow
-    status = "completed" if workflow.is_completed() else "running"
-    result = db.session.execute(
-        update(Instance)
-        .where(Instance.id == instance.id, Instance.revision == loaded.revision)
-        .values(serialized=serialization.dumps(workflow), revision=loaded.revision + 1, status=status,
-                outcome=outcome(workflow) if status == "completed" else None,
-                next_timer_at=next_timer_at(workflow), updated_at=utcnow(), flags=dict(instance.flags or {}),
-                facts=case_facts(workflow) if status == "completed" else {},
-                participants=list(instance.participants or []))
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        db.session.rollback()
-        raise Conflict("This case was changed by someone else at the same time. Reload and try again.")
-    sync_human_tasks(loaded, completed or {})
-    write_history(loaded)
-    db.session.commit()
-    db.session.refresh(instance)
-
-
-def case_facts(workflow: BpmnWorkflow) -> dict:
-    """What a finished instance tells later processes of the same case (settings: case_facts)."""
-    data = case_data(workflow)
-    return {key: data[key] for key in get_settings().get("case_facts", []) if data.get(key) is not None}
-
-
-def known_facts(case_ref: str) -> dict:
-    """The latest value of each case fact left by the finished instances of this case."""
-    rows = db.session.execute(
-        select(Instance.facts).where(Instance.case_ref == case_ref, Instance.status == "completed")
-        .order_by(Instance.updated_at, Instance.id)
-    ).scalars()
-    facts: dict = {}
-    for row in rows:
-        facts.update(row or {})
-    return facts
-
-
-def record_fired_timers(loaded: Loaded) -> None:
-    now = utcnow()
-    for timer in loaded.timers_before:
-        task = loaded.workflow.get_task_from_id(UUID(timer.task_id))
-        if task is None or task.state not in (TaskState.READY, TaskState.COMPLETED):
-            continue
-        lateness = (now - timer.due_at).total_seconds()
-        loaded.ctx.record("timer_fired", timer.bpmn_id, timer.task_id, due=timer.due_at.isoformat(),
-                          lateness_seconds=round(lateness, 3))
-        if timer.timescale:
-            loaded.ctx.record("deadline_breached", timer.bpmn_id, timer.task_id, timescale=timer.timescale,
-                              due=timer.due_at.isoformat(), task=timer.guards)
-            flags = dict(loaded.instance.flags or {})
-            flags[timer.timescale] = {"breached_at": now.isoformat(), "due": timer.due_at.isoformat(),
-                                      "task": timer.guards}
-            loaded.instance.flags = flags
-
-
-def sync_human_tasks(loaded: Loaded, completed: dict[str, tuple[str, Any]]) -> None:
-    """Rewrite the instance's worklist rows from the workflow: new READY tasks in, finished ones out."""
-    instance, workflow = loaded.instance, loaded.workflow
-    ready = {str(t.id): t for t in ready_human_tasks(workflow)}
-    rows = db.session.execute(
-        db.select(HumanTask).filter_by(instance_id=instance.id, state="open")
-    ).scalars().all()
-    for row in rows:
-        if row.id in ready:
-            refresh_row(row, ready.pop(row.id))
-        elif row.id in completed:
-            row.state, row.completed_by, row.completed_at = "completed", completed[row.id][0], utcnow()
-        else:
-            row.state, row.completed_at = "cancelled", utcnow()
-    for task_id, task in ready.items():
-        db.session.add(new_row(instance, task_id, task))
-        remember(instance, task_assignee(task))
-
-
-def new_row(instance: Instance, task_id: str, task: Task) -> HumanTask:
-    spec = task.task_spec
-    return HumanTask(
-        id=task_id, instance_id=instance.id, process_id=instance.process_id, case_ref=instance.case_ref,
-        bpmn_id=spec.bpmn_id, name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane,
-        also_admits=also_admits(task), assignee=task_assignee(task), due_at=task_due_at(task),
-        created_at=utcnow(),
-    )
-
-
-def refresh_row(row: HumanTask, task: Task) -> None:
-    # A fired non-interrupting timer leaves its task open and overdue: keep the due time it had.
-    row.due_at = task_due_at(task) or row.due_at
-    assignee = task_assignee(task)
-    if assignee != row.assignee and row.claimed_by is None:
-        row.assignee = assignee
-
-
-def remember(instance: Instance, username: str | None) -> None:
-    if username and username not in (instance.participants or []):
-        instance.participants = [*(instance.participants or []), username]
-
-
-def write_history(loaded: Loaded) -> None:
-    for item in loaded.ctx.history:
-        db.session.add(Event(instance_id=loaded.instance.id, at=utcnow(), type=item["type"],
-                             actor=loaded.ctx.actor, bpmn_id=item.get("bpmn_id"), task_id=item.get("task_id"),
-                             detail=item.get("detail") or {}))
-    loaded.ctx.history.clear()
 
 
 # ---- starting ---------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import time_machine
 
-from engine import runtime
+from engine import store
 from engine.definitions import deploy_file
 from engine.models import Event, Instance, Notification, db
 from engine.timers import TimerWorker, run_due
@@ -119,11 +119,11 @@ def fired(instance_id: int) -> Event | None:
 
 def move_timer(instance: Instance, when: datetime) -> None:
     """Bring the waiting deadline forward, as a changed deadline would, through the engine's own save."""
-    loaded = runtime.load(instance, None)
+    loaded = store.load(instance, None)
     for task in loaded.workflow.get_tasks():
         if task.task_spec.bpmn_id == "T-A" and "event_value" in task.internal_data:
             task.internal_data["event_value"] = when.isoformat()
-    runtime.save(loaded)
+    store.save(loaded)
 
 
 def test_two_workers_sweeping_at_once_fire_each_timer_once(app, api):
