@@ -10,6 +10,18 @@ SUBJECTS: dict[str, str] = {
     "allocation_breached": "Family Support Worker not allocated within 20 working days",
     "first_early_help_review": "First Early Help review scheduled",
     "family_circumstances_changed": "Family circumstances changed: the step down has stopped",
+    "community_ehap_step_down": "Stepped down to a community setting: a community EHAP follows",
+    "contact_overdue": "The family has not been contacted within 48 working hours",
+    "ecaf_referral_sent_back": "The ECAF referral was sent back: information is missing",
+    "meeting_not_recorded_in_window": "No step down meeting recorded by the end of week 2",
+    "provisional_meeting_cancelled": "The provisional step down meeting is cancelled",
+    "step_down_rediscussion": "The step down goes back to the next consultation",
+    "sa_step_down_allocated": "Single assessment stepped down: an Early Help worker is allocated",
+    "sa_step_down_stopped": "Single assessment step down stopped",
+    "step_up_not_escalated": "Step up not escalated: the case stays with Early Help",
+    "mash_feedback_overdue": "MASH feedback not given within 24 working hours",
+    "csc_rejected_remains_with_early_help": "CSC rejected the step up: Early Help continues",
+    "sa_step_up_window_passed": "More than 4 weeks since the de-escalation: standard step-up route",
 }
 
 
