@@ -68,18 +68,19 @@ def error_field(error: ValidationError) -> list:
 
 def friendly(error: ValidationError, prop: dict, name: str) -> str:
     title = prop.get("title") or str(name).replace("_", " ").capitalize()
+    lower = title[:1].lower() + title[1:]  # keeps capitals such as CIN and Families Plus
     choose = "enum" in prop or prop.get("type") == "boolean" or prop.get("x-user-role")
     if error.validator == "required":
-        return f"{'Select' if choose else 'Enter'} {title.lower()}"
+        return f"{'Select' if choose else 'Enter'} {lower}"
     if error.validator == "format":
         return f"{title} must be a real {str(error.validator_value).replace('-', ' ')}"
     messages = {
-        "enum": f"Select {title.lower()}",
+        "enum": f"Select {lower}",
         "const": f"{title} must be confirmed",
         "type": f"{title} must be {error.validator_value}",
         "additionalProperties": f"{title} is not a field of this form",
-        "minItems": f"Add at least {error.validator_value} to {title.lower()}",
-        "minLength": f"Enter {title.lower()}",
+        "minItems": f"Add at least {error.validator_value} to {lower}",
+        "minLength": f"Enter {lower}",
         "maxLength": f"{title} is too long",
     }
     return messages.get(error.validator) or f"{title}: {error.message}"

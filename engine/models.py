@@ -120,7 +120,9 @@ class HumanTask(db.Model):
 
     __tablename__ = "human_tasks"
     __table_args__ = (
-        Index("ix_human_tasks_open_lane_due", "state", "lane", "due_at"),
+        # Keyset pagination of the worklist reads these in order: soonest due, then oldest, then id.
+        Index("ix_human_tasks_open_order", "state", "due_at", "created_at", "id"),
+        Index("ix_human_tasks_open_lane_order", "state", "lane", "due_at", "created_at", "id"),
         Index("ix_human_tasks_open_assignee", "state", "assignee"),
         Index("ix_human_tasks_open_claimed", "state", "claimed_by"),
     )

@@ -6,10 +6,10 @@ import secrets
 from pathlib import Path
 
 from flask import Flask
-from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
+from jinja2 import ChoiceLoader, PackageLoader, PrefixLoader
 
 from engine import settings
 from engine.models import User, db

@@ -3,16 +3,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from engine import runtime
 from engine.definitions import latest_definition
 from engine.errors import Forbidden, Invalid, NotFound
-from engine.models import Instance, Notification, db, utcnow
+from engine.models import Definition, Instance, Notification, db, utcnow
 from web.auth import actor
-from web.formfields import build, parse
-from web.presenters import instance_detail
+from web.formfields import build, error_links, parse
+from web.presenters import EVENT_LABELS, data_rows, diagram_state, instance_detail, step_names
 from web.worklist import users_for_forms
 
 bp = Blueprint("instances", __name__)
@@ -33,15 +33,19 @@ def new() -> Any:
     values, errors, status = {}, {}, 200
     if request.method == "POST":
         values = parse(schema, request.form)
+        # An empty box is "" here, so the schema says "Enter ..." rather than "must be string".
+        data = {name: value for name, value in values.items() if name != "case_ref"}
         try:
-            instance = runtime.start_instance(process_id, values.pop("case_ref", None), values, actor())
+            instance = runtime.start_instance(process_id, values.get("case_ref", ""), data, actor())
         except Invalid as exc:
             errors, status = exc.fields, 400
         else:
             flash(f"Case {instance.case_ref} started.")
             return redirect(url_for("instances.show", instance_id=instance.id))
     fields = build(schema, values, errors, users_for_forms())
-    return render_template("start.html", process_id=process_id, fields=fields, errors=errors), status
+    return render_template("start.html", process_id=process_id, fields=fields, errors=errors,
+                           error_links=error_links(fields, errors), schema=schema,
+                           process_name=latest_definition(process_id).name or process_id), status
 
 
 @bp.get("/instances/<int:instance_id>")
@@ -49,7 +53,22 @@ def new() -> Any:
 def show(instance_id: int) -> Any:
     instance = runtime.get_instance(instance_id, actor())
     detail = instance_detail(instance, actor(), record_view=True)
-    return render_template("instance.html", instance=instance, detail=detail, now=utcnow())
+    definition = db.session.get(Definition, instance.definition_id)
+    return render_template("instance.html", instance=instance, detail=detail, now=utcnow(),
+                           process_name=definition.name or instance.process_id,
+                           data_rows=data_rows(definition, detail["data"]), step_names=step_names(definition),
+                           event_labels=EVENT_LABELS)
+
+
+@bp.get("/instances/<int:instance_id>/diagram.json")
+@login_required
+def diagram(instance_id: int) -> Any:
+    """The diagram and where the case is on it, for the instance page's viewer (read with the page, whose
+    view is already recorded)."""
+    instance = runtime.get_instance(instance_id, actor())
+    response = jsonify(diagram_state(instance))
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 @bp.post("/instances/<int:instance_id>/events")
@@ -67,7 +86,8 @@ def case(case_ref: str) -> Any:
     rows = db.session.execute(
         db.select(Instance).filter_by(case_ref=case_ref).order_by(Instance.created_at, Instance.id)).scalars()
     visible = [i for i in rows if can_view(i.id)]
-    return render_template("case.html", case_ref=case_ref, instances=visible)
+    names = dict(db.session.execute(db.select(Definition.id, Definition.name)).all())
+    return render_template("case.html", case_ref=case_ref, instances=visible, names=names)
 
 
 def can_view(instance_id: int) -> bool:
@@ -89,7 +109,13 @@ def notifications() -> Any:
 @bp.post("/notifications/read")
 @login_required
 def mark_read() -> Any:
-    db.session.execute(db.update(Notification).where(Notification.recipient == actor().username,
-                                                     Notification.read_at.is_(None)).values(read_at=utcnow()))
+    """Mark one notification read (the form's `id`), or all of this person's."""
+    query = db.update(Notification).where(Notification.recipient == actor().username,
+                                          Notification.read_at.is_(None))
+    one = request.form.get("id", type=int)
+    if one is not None:
+        query = query.where(Notification.id == one)
+    db.session.execute(query.values(read_at=utcnow()))
     db.session.commit()
+    flash("Notification marked as read." if one is not None else "All notifications marked as read.")
     return redirect(url_for("instances.notifications"))

@@ -1,22 +1,34 @@
-"""Template filters and globals: times in Europe/London, values as a person reads them, unread count."""
+"""Template filters and globals: times in Europe/London, values as a person reads them, the navigation,
+and the Content-Security-Policy every page is served under."""
 from __future__ import annotations
 
+import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import Flask, send_from_directory
+from flask import Flask, Response, g, request, send_from_directory, url_for
 from flask_login import current_user
 from sqlalchemy import func, select
 
 from engine.models import Notification, db
+from web.formfields import component
 
 LONDON = ZoneInfo("Europe/London")
 GOVUK_ASSETS = Path(__file__).resolve().parent / "static" / "vendor" / "govuk-frontend" / "assets"
+# Scripts only from our own static files (plus the page template's one-line "js-enabled" script, by nonce).
+# Inline style attributes stay allowed: sizes and positions drawn from data (a chart's bars, a diagram's
+# overlays) are set that way, and a style attribute cannot run code.
+CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data:; font-src 'self' data:; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+       "form-action 'self'; frame-ancestors 'none'")
 
 
-def london(value: datetime | None) -> str:
+def london(value: datetime | str | None) -> str:
+    """An instant as a person in England reads it; presenters hand over ISO strings, models datetimes."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value) if value else None
     return value.astimezone(LONDON).strftime("%a %d %b %Y %H:%M") if value else "—"
 
 
@@ -30,18 +42,62 @@ def show(value: Any) -> str:
     return "—" if value is None else str(value)
 
 
-def unread_count() -> dict[str, int]:
+def humanize(value: str | None) -> str:
+    """A role, state or outcome id as words: "not_agreed_remained" -> "Not agreed remained"."""
+    return (value or "").replace("_", " ").capitalize()
+
+
+def unread_count() -> int:
     if not current_user.is_authenticated:
-        return {"unread_count": 0}
-    count = db.session.execute(select(func.count()).select_from(Notification).where(
+        return 0
+    return db.session.execute(select(func.count()).select_from(Notification).where(
         Notification.recipient == current_user.username, Notification.read_at.is_(None))).scalar_one()
-    return {"unread_count": count}
+
+
+def is_manager() -> bool:
+    from web.dashboard import MANAGER_ROLES
+    return bool(current_user.is_authenticated and current_user.has_role(*MANAGER_ROLES))
+
+
+def navigation() -> list[dict[str, Any]]:
+    """The service navigation's links, the current page's marked."""
+    count = unread_count()
+    badge = (f' <strong class="govuk-tag govuk-tag--red app-count" id="unread-count">{count}'
+             '<span class="govuk-visually-hidden"> unread</span></strong>') if count else ""
+    items = [("Worklist", "worklist.index", "worklist."), ("Start a step down", "instances.new", "instances.new")]
+    if is_manager():
+        items.append(("Dashboard", "dashboard.index", "dashboard."))
+    items.append((f"Notifications{badge}", "instances.notifications", "instances.notifications"))
+    endpoint = request.endpoint or ""
+    return [{"html": text, "href": url_for(target), "current": endpoint.startswith(prefix)}
+            for text, target, prefix in items]
+
+
+def csp_nonce() -> str:
+    if "csp_nonce" not in g:
+        g.csp_nonce = secrets.token_urlsafe(16)
+    return g.csp_nonce
+
+
+def page_globals() -> dict[str, Any]:
+    return {"cspNonce": csp_nonce(), "navigation": navigation}
+
+
+def secure_headers(response: Response) -> Response:
+    if response.mimetype == "text/html":
+        response.headers.setdefault("Content-Security-Policy", CSP.format(nonce=csp_nonce()))
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "same-origin")
+    return response
 
 
 def register(app: Flask) -> None:
     app.add_template_filter(london)
     app.add_template_filter(show)
-    app.context_processor(unread_count)
+    app.add_template_filter(humanize)
+    app.add_template_global(component)
+    app.context_processor(page_globals)
+    app.after_request(secure_headers)
 
     # govuk-frontend's stylesheet asks for its fonts and images under /assets.
     @app.get("/assets/<path:filename>")

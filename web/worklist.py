@@ -7,12 +7,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 
 from engine import runtime
-from engine.access import can_act, manages, visible_roles
+from engine.access import LANE_MANAGERS, Actor, can_act, manages, visible_roles
 from engine.errors import Invalid
-from engine.models import User, db, utcnow
-from engine.worklist import Filters, counts_by_lane, page
+from engine.models import Definition, HumanTask, Instance, User, db, utcnow
+from engine.worklist import Cursor, Filters, LaneCount, Window, lane_counts, total_overdue, window
 from web.auth import actor
-from web.formfields import build, parse
+from web.formfields import build, error_links, parse
+from web.presenters import data_rows
 
 bp = Blueprint("worklist", __name__)
 PER_PAGE = 25
@@ -21,8 +22,26 @@ PER_PAGE = 25
 def filters_from_args() -> Filters:
     args = request.args
     return Filters(mine=args.get("mine") == "1", lane=args.get("lane") or None, overdue=args.get("overdue") == "1",
-                   case_ref=(args.get("case_ref") or "").strip() or None,
-                   page=max(args.get("page", 1, type=int), 1), per_page=PER_PAGE)
+                   case_ref=(args.get("case_ref") or "").strip() or None, per_page=PER_PAGE,
+                   after=Cursor.parse(args.get("after")), before=Cursor.parse(args.get("before")))
+
+
+def filter_args(f: Filters) -> dict[str, str]:
+    """The filters as query arguments, so the page links keep them."""
+    args = {"mine": "1" if f.mine else "", "overdue": "1" if f.overdue else "", "lane": f.lane or "",
+            "case_ref": f.case_ref or ""}
+    return {name: value for name, value in args.items() if value}
+
+
+def lanes_for(me: Actor, counts: dict[str, LaneCount]) -> list[str]:
+    """Lanes to filter by: the actor's own lanes, and any other lane that has a task they can see."""
+    return sorted((visible_roles(me) & set(LANE_MANAGERS)) | {lane for lane in counts if lane})
+
+
+def page_links(f: Filters, win: Window) -> dict[str, str | None]:
+    args = filter_args(f)
+    return {"next": url_for("worklist.index", **args, after=win.next.token()) if win.next else None,
+            "previous": url_for("worklist.index", **args, before=win.previous.token()) if win.previous else None}
 
 
 @bp.get("/")
@@ -30,10 +49,11 @@ def filters_from_args() -> Filters:
 def index() -> Any:
     me = actor()
     filters = filters_from_args()
-    tasks = page(db.session, me, filters)
-    return render_template("worklist.html", tasks=tasks, filters=filters, now=utcnow(),
-                           counts=counts_by_lane(db.session, me), lanes=sorted(visible_roles(me)),
-                           has_next=len(tasks) == PER_PAGE)
+    win = window(db.session, me, filters)
+    counts = lane_counts(db.session, me)
+    return render_template("worklist.html", tasks=win.tasks, filters=filters, now=utcnow(), counts=counts,
+                           lanes=lanes_for(me, counts), overdue_total=total_overdue(counts),
+                           links=page_links(filters, win), args=filter_args(filters))
 
 
 def users_for_forms() -> dict[str, list[tuple[str, str]]]:
@@ -48,12 +68,25 @@ def render_task(task_id: str, values: dict | None = None, errors: dict | None = 
                 warnings: list | None = None, status: int = 200) -> Any:
     me = actor()
     row, schema, view = runtime.task_view(task_id, me)
-    fields = build(schema, values if values is not None else view["prefill"], errors or {}, users_for_forms())
-    shown = {name: view["context"].get(name) for name in schema.get("x-show", [])}
+    definition, users = definition_of(row), users_for_forms()
+    fields = build(schema, values if values is not None else view["prefill"], errors or {}, users)
     return render_template("task.html", task=row, schema=schema, fields=fields, errors=errors or {},
-                           warnings=warnings or [], shown=shown, instructions=view["instructions"],
+                           error_links=error_links(fields, errors or {}), warnings=warnings or [],
+                           shown=shown_rows(definition, schema, view["context"]),
+                           process_name=definition.name or row.process_id, instructions=view["instructions"],
                            can_act=can_act(me, row), manages=manages(me, row), now=utcnow(),
-                           workers=users_for_forms().get(row.lane or "", [])), status
+                           workers=users.get(row.lane or "", [])), status
+
+
+def shown_rows(definition: Definition, schema: dict, context: dict) -> list[dict[str, Any]]:
+    """The case facts the form shows beside its fields (x-show), in the forms' words. The case reference
+    has a row of its own on the page."""
+    shown = {name: context.get(name) for name in schema.get("x-show", []) if name != "case_ref"}
+    return data_rows(definition, shown, by_title=False)
+
+
+def definition_of(row: HumanTask) -> Definition:
+    return db.session.get(Definition, db.session.get(Instance, row.instance_id).definition_id)
 
 
 @bp.get("/tasks/<task_id>")
