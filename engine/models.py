@@ -124,6 +124,8 @@ class HumanTask(db.Model):
         Index("ix_human_tasks_open_order", "state", "due_at", "created_at", "id"),
         Index("ix_human_tasks_open_lane_order", "state", "lane", "due_at", "created_at", "id"),
         Index("ix_human_tasks_open_assignee", "state", "assignee"),
+        Index("ix_human_tasks_process_state_step", "process_id", "state", "bpmn_id", "instance_id"),
+        Index("ix_human_tasks_process_state_due", "process_id", "state", "due_at"),
         Index("ix_human_tasks_open_claimed", "state", "claimed_by"),
     )
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -147,6 +149,7 @@ class Event(db.Model):
     """Append-only history: who did what to which case, and when."""
 
     __tablename__ = "events"
+    __table_args__ = (Index("ix_events_type_at", "type", "at"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("instances.id"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)

@@ -75,7 +75,7 @@ def create_instance(definition: Definition, data: dict, actor: Actor) -> Instanc
                         flags={}, created_at=utcnow(), updated_at=utcnow())
     db.session.add(instance)
     db.session.flush()
-    loaded = Loaded(instance, workflow, attach(instance, workflow, actor.username), 0, [])
+    loaded = Loaded(instance, workflow, attach(instance, workflow, actor.username), 0, [], set())
     loaded.ctx.record("instance_started", data=data)
     workflow.do_engine_steps()
     save(loaded)

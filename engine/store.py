@@ -3,6 +3,7 @@ transaction guarded by the instance's revision."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -22,11 +23,14 @@ from engine.workflow import (
     WaitingTimer,
     also_admits,
     case_data,
+    is_timer,
     next_timer_at,
     outcome,
     ready_human_tasks,
     task_assignee,
     task_due_at,
+    timer_due,
+    waiting_timer,
     waiting_timers,
 )
 
@@ -38,6 +42,7 @@ class Loaded:
     ctx: StepContext
     revision: int
     timers_before: list[WaitingTimer]
+    timer_ids: set[str]
 
 
 def definition_of(instance: Instance) -> Definition:
@@ -63,7 +68,7 @@ def load(instance: Instance, actor: str | None) -> Loaded:
     instance = lock(instance)
     workflow = serialization.loads(instance.serialized, parsed_definition(definition_of(instance)))
     ctx = attach(instance, workflow, actor)
-    loaded = Loaded(instance, workflow, ctx, instance.revision, waiting_timers(workflow))
+    loaded = Loaded(instance, workflow, ctx, instance.revision, waiting_timers(workflow), timer_ids(workflow))
     workflow.refresh_timers()
     record_fired_timers(loaded)
     workflow.do_engine_steps()
@@ -72,6 +77,7 @@ def load(instance: Instance, actor: str | None) -> Loaded:
 
 def save(loaded: Loaded, completed: dict[str, tuple[str, Any]] | None = None) -> None:
     instance, workflow = loaded.instance, loaded.workflow
+    record_rearmed_timers(loaded)
     status = "completed" if workflow.is_completed() else "running"
     result = db.session.execute(
         update(Instance)
@@ -111,21 +117,41 @@ def known_facts(case_ref: str) -> dict:
 
 
 def record_fired_timers(loaded: Loaded) -> None:
+    """Timers that were waiting at load and are due now: the sweep's (or a user's) firing, with its lateness."""
     now = utcnow()
     for timer in loaded.timers_before:
         task = loaded.workflow.get_task_from_id(UUID(timer.task_id))
         if task is None or task.state not in (TaskState.READY, TaskState.COMPLETED):
             continue
-        lateness = (now - timer.due_at).total_seconds()
         loaded.ctx.record("timer_fired", timer.bpmn_id, timer.task_id, due=timer.due_at.isoformat(),
-                          lateness_seconds=round(lateness, 3))
-        if timer.timescale:
-            loaded.ctx.record("deadline_breached", timer.bpmn_id, timer.task_id, timescale=timer.timescale,
-                              due=timer.due_at.isoformat(), task=timer.guards)
-            flags = dict(loaded.instance.flags or {})
-            flags[timer.timescale] = {"breached_at": now.isoformat(), "due": timer.due_at.isoformat(),
-                                      "task": timer.guards}
-            loaded.instance.flags = flags
+                          lateness_seconds=round((now - timer.due_at).total_seconds(), 3))
+        record_breach(loaded, timer, now)
+
+
+def record_rearmed_timers(loaded: Loaded) -> None:
+    """Timers armed and fired within this request: a step re-entered after its unchanged deadline passed
+    (a send-back after the 3 working days). They breach at once; no sweep was late, so no lateness."""
+    now = utcnow()
+    for task in loaded.workflow.get_tasks(state=TaskState.COMPLETED):
+        if is_timer(task) and str(task.id) not in loaded.timer_ids and timer_due(task) is not None:
+            timer = waiting_timer(task)
+            loaded.ctx.record("timer_fired", timer.bpmn_id, timer.task_id, due=timer.due_at.isoformat(),
+                              rearmed=True)
+            record_breach(loaded, timer, now)
+
+
+def record_breach(loaded: Loaded, timer: WaitingTimer, now: datetime) -> None:
+    if not timer.timescale:
+        return
+    loaded.ctx.record("deadline_breached", timer.bpmn_id, timer.task_id, timescale=timer.timescale,
+                      due=timer.due_at.isoformat(), task=timer.guards)
+    flags = dict(loaded.instance.flags or {})
+    flags[timer.timescale] = {"breached_at": now.isoformat(), "due": timer.due_at.isoformat(), "task": timer.guards}
+    loaded.instance.flags = flags
+
+
+def timer_ids(workflow: BpmnWorkflow) -> set[str]:
+    return {str(task.id) for task in workflow.get_tasks() if is_timer(task)}
 
 
 def sync_human_tasks(loaded: Loaded, completed: dict[str, tuple[str, Any]]) -> None:
@@ -158,8 +184,10 @@ def new_row(instance: Instance, task_id: str, task: Task) -> HumanTask:
 
 
 def refresh_row(row: HumanTask, task: Task) -> None:
-    # A fired non-interrupting timer leaves its task open and overdue: keep the due time it had.
-    row.due_at = task_due_at(task) or row.due_at
+    # A fired non-interrupting timer (a breach, a reminder) leaves its task open and overdue: once the
+    # due time has passed it stays, even if a later timer (a grace period) still guards the task.
+    if row.due_at is None or row.due_at > utcnow():
+        row.due_at = task_due_at(task) or row.due_at
     assignee = task_assignee(task)
     if assignee != row.assignee and row.claimed_by is None:
         row.assignee = assignee

@@ -55,14 +55,14 @@ class WaitingTimer:
     guards: str | None
 
 
+def waiting_timer(task: Task) -> WaitingTimer:
+    return WaitingTimer(str(task.id), task.task_spec.bpmn_id, task.task_spec.bpmn_name or task.task_spec.bpmn_id,
+                        timer_due(task), properties(task.task_spec).get("timescale"), guarded_bpmn_id(task))
+
+
 def waiting_timers(workflow: BpmnWorkflow) -> list[WaitingTimer]:
-    timers = []
-    for task in list(workflow.event_manager.tasks.values()):
-        if is_timer(task) and task.state == TaskState.WAITING and timer_due(task) is not None:
-            timers.append(WaitingTimer(
-                str(task.id), task.task_spec.bpmn_id, task.task_spec.bpmn_name or task.task_spec.bpmn_id,
-                timer_due(task), properties(task.task_spec).get("timescale"), guarded_bpmn_id(task),
-            ))
+    timers = [waiting_timer(task) for task in list(workflow.event_manager.tasks.values())
+              if is_timer(task) and task.state == TaskState.WAITING and timer_due(task) is not None]
     return sorted(timers, key=lambda t: t.due_at)
 
 
