@@ -75,7 +75,7 @@ def create_instance(definition: Definition, data: dict, actor: Actor) -> Instanc
                         flags={}, created_at=utcnow(), updated_at=utcnow())
     db.session.add(instance)
     db.session.flush()
-    loaded = Loaded(instance, workflow, attach(instance, workflow, actor.username), 0, [], set())
+    loaded = Loaded(instance, workflow, attach(instance, workflow, actor.username), 0, [], set(), definition)
     loaded.ctx.record("instance_started", data=data)
     workflow.do_engine_steps()
     save(loaded)
@@ -202,7 +202,7 @@ def complete(task_id: str, submitted: Any, actor: Actor) -> dict:
     if task is None or task.state != TaskState.READY or not task.task_spec.manual:
         save_quietly(loaded)
         raise Conflict(finished_message(db.session.get(HumanTask, task_id, populate_existing=True)))
-    schema = form_schema(definition_of(instance), schema_name(task))
+    schema = form_schema(loaded.definition, schema_name(task))
     result = validated(schema, task, submitted, actor)
     loaded.ctx.record("task_completed", row.bpmn_id, task_id, data=result.data,
                       warnings=[w["code"] for w in result.warnings],

@@ -43,6 +43,7 @@ class Loaded:
     revision: int
     timers_before: list[WaitingTimer]
     timer_ids: set[str]
+    definition: Definition
 
 
 def definition_of(instance: Instance) -> Definition:
@@ -66,9 +67,11 @@ def lock(instance: Instance) -> Instance:
 def load(instance: Instance, actor: str | None) -> Loaded:
     """Deserialize and let due timers fire before anything else happens (a user must not beat a breach)."""
     instance = lock(instance)
-    workflow = serialization.loads(instance.serialized, parsed_definition(definition_of(instance)))
+    definition = definition_of(instance)
+    workflow = serialization.loads(instance.serialized, parsed_definition(definition))
     ctx = attach(instance, workflow, actor)
-    loaded = Loaded(instance, workflow, ctx, instance.revision, waiting_timers(workflow), timer_ids(workflow))
+    loaded = Loaded(instance, workflow, ctx, instance.revision, waiting_timers(workflow), timer_ids(workflow),
+                    definition)
     workflow.refresh_timers()
     record_fired_timers(loaded)
     workflow.do_engine_steps()
