@@ -108,6 +108,8 @@ class Instance(db.Model):
     outcome: Mapped[str | None] = mapped_column(String(100))
     flags: Mapped[dict] = mapped_column(JSON, default=dict)
     facts: Mapped[dict] = mapped_column(JSON, default=dict)
+    # The case record (engine/caserecord.py): every value the case's steps have set, kept at every save.
+    case_data: Mapped[dict] = mapped_column(JSON, default=dict)
     serialized: Mapped[str] = mapped_column(Text)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     next_timer_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), index=True)

@@ -11,7 +11,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import update
 
-from engine import forms, serialization
+from engine import caserecord, forms, serialization
 from engine.access import Actor, can_act, can_view_instance, manages
 from engine.definitions import latest_definition, parsed_definition
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
@@ -72,7 +72,8 @@ def create_instance(definition: Definition, data: dict, actor: Actor) -> Instanc
     workflow.task_tree.data.update(data)
     instance = Instance(definition_id=definition.id, process_id=definition.process_id, case_ref=data["case_ref"],
                         serialized="", revision=0, started_by=actor.username, participants=[actor.username],
-                        flags={}, created_at=utcnow(), updated_at=utcnow())
+                        flags={}, case_data=caserecord.start_record(data), created_at=utcnow(),
+                        updated_at=utcnow())
     db.session.add(instance)
     db.session.flush()
     loaded = Loaded(instance, workflow, attach(instance, workflow, actor.username), 0, [], set(), definition)

@@ -2,7 +2,7 @@
 transaction guarded by the instance's revision."""
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -12,7 +12,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 
-from engine import serialization
+from engine import caserecord, serialization
 from engine.definitions import parsed_definition
 from engine.errors import Conflict
 from engine.models import Definition, Event, HumanTask, Instance, db, utcnow
@@ -22,7 +22,6 @@ from engine.workflow import (
     AppScriptEngine,
     WaitingTimer,
     also_admits,
-    case_data,
     is_timer,
     next_timer_at,
     outcome,
@@ -44,6 +43,8 @@ class Loaded:
     timers_before: list[WaitingTimer]
     timer_ids: set[str]
     definition: Definition
+    # Tasks already in the case record when the instance was loaded (engine/caserecord.py).
+    seen: caserecord.Seen = field(default_factory=dict)
 
 
 def definition_of(instance: Instance) -> Definition:
@@ -71,7 +72,7 @@ def load(instance: Instance, actor: str | None) -> Loaded:
     workflow = serialization.loads(instance.serialized, parsed_definition(definition))
     ctx = attach(instance, workflow, actor)
     loaded = Loaded(instance, workflow, ctx, instance.revision, waiting_timers(workflow), timer_ids(workflow),
-                    definition)
+                    definition, caserecord.seen_tasks(workflow))
     workflow.refresh_timers()
     record_fired_timers(loaded)
     workflow.do_engine_steps()
@@ -82,13 +83,14 @@ def save(loaded: Loaded, completed: dict[str, tuple[str, Any]] | None = None) ->
     instance, workflow = loaded.instance, loaded.workflow
     record_rearmed_timers(loaded)
     status = "completed" if workflow.is_completed() else "running"
+    record = caserecord.updated(instance.case_data, workflow, loaded.seen)
     result = db.session.execute(
         update(Instance)
         .where(Instance.id == instance.id, Instance.revision == loaded.revision)
         .values(serialized=serialization.dumps(workflow), revision=loaded.revision + 1, status=status,
                 outcome=outcome(workflow) if status == "completed" else None,
                 next_timer_at=next_timer_at(workflow), updated_at=utcnow(), flags=dict(instance.flags or {}),
-                facts=case_facts(workflow) if status == "completed" else {},
+                facts=case_facts(record) if status == "completed" else {}, case_data=record,
                 participants=list(instance.participants or []))
         .execution_options(synchronize_session=False)
     )
@@ -101,9 +103,8 @@ def save(loaded: Loaded, completed: dict[str, tuple[str, Any]] | None = None) ->
     db.session.refresh(instance)
 
 
-def case_facts(workflow: BpmnWorkflow) -> dict:
+def case_facts(data: dict) -> dict:
     """What a finished instance tells later processes of the same case (settings: case_facts)."""
-    data = case_data(workflow)
     return {key: data[key] for key in get_settings().get("case_facts", []) if data.get(key) is not None}
 
 

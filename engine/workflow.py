@@ -111,26 +111,6 @@ def outcome(workflow: BpmnWorkflow) -> str | None:
     return workflow.data.get("outcome")
 
 
-def freshness(task: Task) -> tuple[int, float]:
-    """Order live tasks so the freshest data wins: a READY task took its data last, and a STARTED
-    sub-process holds only what it had on entry; the clock breaks ties only between equals."""
-    rank = {TaskState.STARTED: 0, TaskState.WAITING: 1, TaskState.READY: 2}.get(task.state, 0)
-    return rank, task.last_state_change
-
-
-def case_data(workflow: BpmnWorkflow) -> dict:
-    """The case as it stands: the data of the steps now waiting (latest last), with the case data objects."""
-    if workflow.is_completed():
-        data = dict(workflow.data)
-    else:
-        live = TaskState.READY | TaskState.WAITING | TaskState.STARTED
-        data = {}
-        for task in sorted(workflow.get_tasks(state=live), key=freshness):
-            data.update(task.data)
-    data.update({k: v for k, v in (workflow.data_objects or {}).items() if v is not None})
-    return {k: v for k, v in data.items() if not k.startswith(("spiff__", "_")) and k != "data_objects"}
-
-
 def visited(workflow: BpmnWorkflow) -> list[Task]:
     """Every task with a BPMN id that has run or is running, in this workflow and its sub-processes."""
     reached = TaskState.COMPLETED | TaskState.READY | TaskState.STARTED | TaskState.WAITING | TaskState.ERROR

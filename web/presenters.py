@@ -14,7 +14,7 @@ from engine.definitions import ParsedDefinition, parsed_definition
 from engine.diagram import flow_ids
 from engine.models import Definition, Event, HumanTask, Instance, db, utcnow
 from engine.transactions import write_operation
-from engine.workflow import WaitingTimer, case_data, taken_pairs, waiting_timers
+from engine.workflow import WaitingTimer, taken_pairs, waiting_timers
 from web.templating import humanize, london, show
 
 
@@ -71,7 +71,7 @@ def instance_detail(instance: Instance, actor: Actor, record_view: bool = False)
         "current_steps": current_steps(instance),
         "waiting_timers": [{"bpmn_id": t.bpmn_id, "name": t.name, "due_at": iso(t.due_at), "guards": t.guards,
                             "timescale": t.timescale} for t in waiting_timers(workflow)],
-        "data": case_data(workflow),
+        "data": dict(instance.case_data or {}),
         "history": history(instance),
     }
 
