@@ -127,14 +127,15 @@ def related_instances(subject: Instance | str) -> list[Related]:
     reference, and those naming a child that one of the case's instances names, by child id or by name+dob
     key. One hop only: an instance linked through a child of a linked instance under a third reference is not
     followed, so a sibling's later case does not pull in every case that sibling ever had. Oldest first; an
-    instance given is in its own list (it shares its case reference)."""
+    instance given is in its own list (it shares its case reference). An instance with the case reference is
+    marked by that alone: the child links are drawn from its own children, so they would say nothing more."""
     case_ref = subject.case_ref if isinstance(subject, Instance) else subject
     rows = db.session.execute(
         select(InstanceChild.child_id, InstanceChild.name_dob_key)
         .join(Instance, Instance.id == InstanceChild.instance_id).where(Instance.case_ref == case_ref)
     ).all()
     found = links(case_ref, {child_id for child_id, _ in rows}, {key for _, key in rows if key})
-    return with_instances(found)
+    return with_instances({i: {BY_CASE_REF} if BY_CASE_REF in how else how for i, how in found.items()})
 
 
 def with_instances(found: dict[int, set[str]]) -> list[Related]:
