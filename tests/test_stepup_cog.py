@@ -373,6 +373,11 @@ def test_route_b_finds_the_de_escalation_under_another_systems_reference_by_the_
                     "data": {**START, "trigger_route": "sa_non_engagement", "children": [{**sam, "dob": "2012-06-02"}]}}
     answer = api.post("/instances", "cog_mgr", other_family, expect=400)
     assert set(answer["fields"]) == {"de_escalation_date", "sa_ref"}
+    linked = api.get("/instances?case_ref=EHM-9&family=1", "manager")["instances"]
+    assert [(i["case_ref"], i["process"], i["linked_by"]) for i in linked] == [
+        ("LCS-1", "single_assessment", ["name_dob"]), ("EHM-9", "stepup_cog", ["case_ref"])]
+    assert [i["case_ref"] for i in api.get("/instances?case_ref=EHM-9", "manager")["instances"]] == ["EHM-9"]
+    assert api.get("/instances?family=1", "manager", expect=400)["fields"] == {"case_ref": "required with family=1"}
 
 
 def test_a_blank_or_overlong_child_id_is_refused_and_nothing_is_created(api, clock):
