@@ -119,6 +119,19 @@ class Instance(db.Model):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
 
 
+class InstanceChild(db.Model):
+    """One row per child named in an instance's start data, so a family's instances are found across the
+    case systems' references (engine.family)."""
+
+    __tablename__ = "instance_children"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
+    child_id: Mapped[str] = mapped_column(String(64), index=True)
+    name_dob_key: Mapped[str | None] = mapped_column(String(220), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    dob: Mapped[str | None] = mapped_column(String(10))
+
+
 class HumanTask(db.Model):
     """One row per READY user task, rewritten at every save; the worklist reads only this table."""
 

@@ -12,10 +12,10 @@ from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from dateutil.relativedelta import relativedelta
-from sqlalchemy import ColumnElement, case, exists, func, literal, select
+from sqlalchemy import CTE, ColumnElement, CompoundSelect, case, exists, func, literal, select, union
 
 from engine.definitions import latest_definition, parse_xml
-from engine.models import Event, HumanTask, Instance, UTCDateTime, db, utcnow
+from engine.models import Event, HumanTask, Instance, InstanceChild, UTCDateTime, db, utcnow
 
 LONDON = ZoneInfo("Europe/London")
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
@@ -306,20 +306,40 @@ def bounce_back(period: Period, now: datetime | None = None) -> list[BounceBack]
 
 
 def step_downs_with_next_step_up(period: Period) -> list[tuple[str, datetime, datetime | None]]:
-    """(process, completed at, first step-up of the same case started after it) for each step-down.
+    """(process, completed at, first step-up of the same family started after it) for each step-down.
 
-    A completed instance is not saved again, so its updated_at is the instant it completed.
+    The same family: the same case reference, or a child in common by child id or by name and date of birth
+    (engine.family), since a step up is usually recorded under another system's reference. A completed
+    instance is not saved again, so its updated_at is the instant it completed.
     """
-    down, up = Instance.__table__.alias("down"), Instance.__table__.alias("up")
-    later_step_up = ((up.c.case_ref == down.c.case_ref) & up.c.process_id.startswith(STEP_UP_PREFIX, autoescape=True)
-                     & (up.c.created_at > down.c.updated_at))
-    query = (select(down.c.process_id, down.c.updated_at, func.min(up.c.created_at))
-             .select_from(down.outerjoin(up, later_step_up))
-             .where(down.c.process_id.in_(STEP_DOWN_PROCESSES), down.c.status == "completed",
-                    down.c.outcome.startswith(STEPPED_DOWN_PREFIX, autoescape=True),
-                    period.holds(down.c.updated_at))
-             .group_by(down.c.id, down.c.process_id, down.c.updated_at))
+    down = (select(Instance.id, Instance.process_id, Instance.case_ref, Instance.updated_at)
+            .where(Instance.process_id.in_(STEP_DOWN_PROCESSES), Instance.status == "completed",
+                   Instance.outcome.startswith(STEPPED_DOWN_PREFIX, autoescape=True),
+                   period.holds(Instance.updated_at))
+            .cte("down"))
+    up = Instance.__table__.alias("up")
+    family = linked_pairs(down).subquery("family")
+    first_up = (select(family.c.down_id, func.min(up.c.created_at).label("at"))
+                .join(up, up.c.id == family.c.up_id)
+                .where(up.c.process_id.startswith(STEP_UP_PREFIX, autoescape=True),
+                       up.c.created_at > family.c.done_at)
+                .group_by(family.c.down_id).subquery("first_up"))
+    query = (select(down.c.process_id, down.c.updated_at, first_up.c.at)
+             .select_from(down.outerjoin(first_up, first_up.c.down_id == down.c.id)))
     return [(p, done, first) for p, done, first in db.session.execute(query)]
+
+
+def linked_pairs(down: CTE) -> CompoundSelect:
+    """(down_id, done_at, up_id) for every instance sharing a case reference or a child with a step-down;
+    each branch an index join, rather than one OR condition no index serves."""
+    up = Instance.__table__.alias("same_ref")
+    mine, theirs = InstanceChild.__table__.alias("mine"), InstanceChild.__table__.alias("theirs")
+    by_ref = (select(down.c.id.label("down_id"), down.c.updated_at.label("done_at"), up.c.id.label("up_id"))
+              .join(up, up.c.case_ref == down.c.case_ref))
+    by_child = [select(down.c.id, down.c.updated_at, theirs.c.instance_id)
+                .join(mine, mine.c.instance_id == down.c.id).join(theirs, same)
+                for same in (theirs.c.child_id == mine.c.child_id, theirs.c.name_dob_key == mine.c.name_dob_key)]
+    return union(by_ref, *by_child)
 
 
 def bounce_row(process_id: str, pairs: list[tuple[datetime, datetime | None]], now: datetime) -> BounceBack:

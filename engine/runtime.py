@@ -11,12 +11,13 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import update
 
-from engine import caserecord, forms, serialization
+from engine import caserecord, family, forms, serialization
 from engine.access import Actor, can_act, can_view_instance, manages
 from engine.definitions import latest_definition, parsed_definition
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
+from engine.family import known_facts
 from engine.models import Definition, Event, HumanTask, Instance, User, db, utcnow
-from engine.store import Loaded, attach, definition_of, known_facts, load, remember, save
+from engine.store import Loaded, attach, definition_of, load, remember, save
 from engine.transactions import write_operation
 
 EVENTS = ("consent_withdrawn", "new_safeguarding_concern")
@@ -42,20 +43,23 @@ def start_instance(process_id: str, case_ref: Any, data: Any, actor: Actor) -> I
     if definition is None:
         raise NotFound(f"There is no deployed process called {process_id}")
     schema = form_schema(definition, f"{process_id}-start.json")
-    payload = {**facts_for(schema, case_ref), **(data if isinstance(data, dict) else {}), "case_ref": case_ref}
+    given = data if isinstance(data, dict) else {}
+    payload = {**facts_for(schema, case_ref, given), **given, "case_ref": case_ref}
     result = forms.validate(schema, payload, {}, actor.username, users_by_role())
-    if not isinstance(data, dict) or not result.ok:
-        raise Invalid("The case details are not complete", result.errors or {"data": "must be an object"})
+    errors = {**result.errors, **family.child_errors(data)}
+    if not isinstance(data, dict) or errors:
+        raise Invalid("The case details are not complete", errors or {"data": "must be an object"})
     start_data = with_child_ids(result.data)
     return create_instance(definition, start_data, actor)
 
 
-def facts_for(schema: dict, case_ref: Any) -> dict:
-    """Start fields marked x-case-fact are filled from the case's earlier instances unless given."""
+def facts_for(schema: dict, case_ref: Any, data: Any = None) -> dict:
+    """Start fields marked x-case-fact are filled, unless given, from the earlier instances of the case
+    reference or of the start data's children (another system's reference for the same family)."""
     wanted = [name for name, prop in (schema.get("properties") or {}).items() if prop.get("x-case-fact")]
     if not wanted or not isinstance(case_ref, str):
         return {}
-    facts = known_facts(case_ref)
+    facts = known_facts(case_ref, data)
     return {name: facts[name] for name in wanted if name in facts}
 
 
@@ -76,6 +80,7 @@ def create_instance(definition: Definition, data: dict, actor: Actor) -> Instanc
                         updated_at=utcnow())
     db.session.add(instance)
     db.session.flush()
+    family.record_children(instance, data)
     loaded = Loaded(instance, workflow, attach(instance, workflow, actor.username), 0, [], set(), definition)
     loaded.ctx.record("instance_started", data=data)
     workflow.do_engine_steps()

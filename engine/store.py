@@ -108,18 +108,6 @@ def case_facts(data: dict) -> dict:
     return {key: data[key] for key in get_settings().get("case_facts", []) if data.get(key) is not None}
 
 
-def known_facts(case_ref: str) -> dict:
-    """The latest value of each case fact left by the finished instances of this case."""
-    rows = db.session.execute(
-        select(Instance.facts).where(Instance.case_ref == case_ref, Instance.status == "completed")
-        .order_by(Instance.updated_at, Instance.id)
-    ).scalars()
-    facts: dict = {}
-    for row in rows:
-        facts.update(row or {})
-    return facts
-
-
 def record_fired_timers(loaded: Loaded) -> None:
     """Timers that were waiting at load and are due now: the sweep's (or a user's) firing, with its lateness."""
     now = utcnow()

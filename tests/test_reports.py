@@ -28,8 +28,8 @@ CONSENT = {"given": True, "given_by_name": "Jo Smith", "given_by_relationship": 
            "scope": "voluntary whole-family, multi-agency work with Families Plus"}
 
 
-def start(hub: str) -> dict:
-    return {"hub": hub, "allocated_sw": "sw", "children": [{"name": "Sam Smith", "dob": "2015-06-01"}]}
+def start(hub: str, children: list[dict] | None = None) -> dict:
+    return {"hub": hub, "allocated_sw": "sw", "children": children or [{"name": "Sam Smith", "dob": "2015-06-01"}]}
 
 
 def request(cin_date: str) -> dict:
@@ -61,9 +61,10 @@ def clock():
         yield traveller
 
 
-def to_cin_review(api, clock, ref: str, hub: str = "north", cin_date: str = "2025-04-10") -> Case:
+def to_cin_review(api, clock, ref: str, hub: str = "north", cin_date: str = "2025-04-10",
+                  children: list[dict] | None = None) -> Case:
     """A new case, walked to the CIN review; a CIN date under 21 days away is attended on an override."""
-    case = Case(api, clock, "stepdown_locality", ref, copy.deepcopy(start(hub)))
+    case = Case(api, clock, "stepdown_locality", ref, copy.deepcopy(start(hub, children)))
     case.complete("L01", "sw_tm", {"identification_route": "monthly_step_down_meeting"})
     case.complete("L03", "sw", request(cin_date))
     case.complete("L06", "fp_pm", {"request_review_result": "proceed_to_cin_review"})
@@ -246,9 +247,42 @@ def test_bounce_back_within_three_and_six_months(api, clock):
     assert reports.bounce_back(Period(date(2025, 5, 1), date(2025, 5, 31)))[-1].percent(3) is None
 
 
-def step_up(case_ref: str, when: str, clock) -> None:
+def test_a_step_up_under_another_reference_for_the_same_child_is_a_bounce_back(api, clock):
+    """Step-downs closed in Mosaic on 25 April; the step-ups are raised in EHM under EHM references. Amy is
+    matched by her name (typed differently) and date of birth, Ben by the child id carried from his step-down;
+    Cara's namesake born a day later is another child, and a step-up before a step-down never counts."""
+    deploy_file(FIXTURES / "stepup_fixture.bpmn", "ana")
+    db.session.commit()
+    amy, ben, cara = ({"name": name, "dob": dob} for name, dob in
+                      (("Amy Hall", "2014-02-03"), ("Ben Hall", "2016-07-08"), ("Cara Díaz", "2013-01-01")))
+    step_up("EHM-0", "2025-03-03T08:00:00+00:00", clock, [amy])
+    cases = [to_cin_review(api, clock, ref, children=[child]) for ref, child in
+             (("MOS-A", amy), ("MOS-B", ben), ("MOS-C", cara))]
+    cases[0].at("2025-04-10T15:00:00+01:00")
+    for case in cases:
+        green_tick(case)
+    cases[0].at("2025-04-22T10:00:00+01:00")
+    for case in cases:
+        allocate(case, "2025-04-22")
+    cases[0].at("2025-04-25T12:00:00+01:00")
+    for case in cases:
+        hand_over_and_close(case, "2025-04-25")
+    step_up("EHM-1", "2025-06-25T10:00:00+01:00", clock, [{"name": " amy  HALL", "dob": "2014-02-03"}])
+    carried = {"id": cases[1].data["children"][0]["id"], "name": "Benjamin Hall", "dob": "2016-07-09"}
+    step_up("EHM-2", "2025-09-30T10:00:00+01:00", clock, [carried])
+    step_up("EHM-3", "2025-05-01T10:00:00+01:00", clock, [{"name": "Cara Diaz", "dob": "2013-01-02"}])
+    april = Period(date(2025, 4, 1), date(2025, 4, 30))
+    rows = {row.process_id: row for row in reports.bounce_back(april, now=datetime(2025, 12, 1, tzinfo=UTC))}
+    assert rows["all"] == reports.BounceBack("all", 3, {3: 1, 6: 2}, {3: 0, 6: 0})
+    step_up("EHM-4", "2025-10-01T10:00:00+01:00", clock, [{"name": "CARA DIAZ", "dob": "2013-01-01"}])
+    rows = {row.process_id: row for row in reports.bounce_back(april, now=datetime(2025, 12, 1, tzinfo=UTC))}
+    assert rows["all"].stepped_up == {3: 1, 6: 3}
+
+
+def step_up(case_ref: str, when: str, clock, children: list[dict] | None = None) -> None:
     clock.move_to(datetime.fromisoformat(when))
-    runtime.start_instance("stepup_fixture", case_ref, {"team": "north"}, Actor("cog_mgr", frozenset({"cog_mgr"})))
+    data = {"team": "north", **({"children": children} if children else {})}
+    runtime.start_instance("stepup_fixture", case_ref, data, Actor("cog_mgr", frozenset({"cog_mgr"})))
 
 
 # ---- the dashboard over HTTP -----------------------------------------------------------------------------------

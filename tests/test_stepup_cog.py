@@ -328,8 +328,19 @@ def test_start_data_is_checked_and_nothing_is_created(api, clock):
 def test_route_b_takes_the_de_escalation_left_by_the_single_assessment(api, clock):
     """The Single Assessment authorised on Tue 29 April leaves de_escalation_date and sa_ref on the case."""
     sa = pytest.importorskip("tests.test_single_assessment")
+    stepped_down_from_single_assessment(api, clock, "LCS-5005")
+    clock.move_to("2025-05-27T10:00:00+01:00")
+    case = start(api, clock, case_ref="LCS-5005", who="cog_mgr", trigger_route="sa_non_engagement")
+    assert (case.data["de_escalation_date"], case.data["sa_ref"]) == ("2025-04-29", sa.START["sa_ref"])
+    no_engagement(case, "2025-05-27")  # day 28 after the de-escalation
+    assert case.steps == ["U21"]
+
+
+def stepped_down_from_single_assessment(api, clock, case_ref: str) -> Case:
+    """A Single Assessment of Sam and Kim Smith authorised on Tue 29 April and handed over to Early Help."""
+    sa = pytest.importorskip("tests.test_single_assessment")
     clock.move_to(sa.MONDAY)
-    earlier = sa.start(api, clock, case_ref="LCS-5005")
+    earlier = sa.start(api, clock, case_ref=case_ref)
     sa.to_visit(earlier)
     sa.visit(earlier)
     earlier.complete("A08", "cog_rep", {"cog_accepted_summary": "COG Accepted."})
@@ -338,11 +349,46 @@ def test_route_b_takes_the_de_escalation_left_by_the_single_assessment(api, cloc
     sa.authorise(earlier)
     sa.hand_over(earlier)
     assert earlier.outcome == "stepped_down_to_early_help_allocated"
+    return earlier
+
+
+@pytest.mark.skipif(not SINGLE_ASSESSMENT.exists(), reason="processes/single_assessment.bpmn is not built yet")
+def test_route_b_finds_the_de_escalation_under_another_systems_reference_by_the_child(api, clock):
+    """The Single Assessment ran under LCS-1; the step up is started in EHM as EHM-9 for the same child. The
+    name is typed differently (case, spacing, an accent) but with the same date of birth, so it is linked;
+    a child id carried from the Single Assessment links whatever the name; another family is not linked."""
+    earlier = stepped_down_from_single_assessment(api, clock, "LCS-1")
     clock.move_to("2025-05-27T10:00:00+01:00")
-    case = start(api, clock, case_ref="LCS-5005", who="cog_mgr", trigger_route="sa_non_engagement")
-    assert (case.data["de_escalation_date"], case.data["sa_ref"]) == ("2025-04-29", sa.START["sa_ref"])
-    no_engagement(case, "2025-05-27")  # day 28 after the de-escalation
+    sam = {"name": "  SAM  smíth ", "dob": "2012-06-01"}
+    case = start(api, clock, case_ref="EHM-9", who="cog_mgr", trigger_route="sa_non_engagement", children=[sam])
+    assert (case.data["de_escalation_date"], case.data["sa_ref"]) == ("2025-04-29", "SA-2025-0417")
+    no_engagement(case, "2025-05-27")
     assert case.steps == ["U21"]
+    carried = {"id": earlier.data["children"][1]["id"], "name": "Kimberley Smith", "dob": "2019-02-11"}
+    by_id = start(api, clock, case_ref="EHM-10", who="cog_mgr", trigger_route="sa_non_engagement",
+                  children=[carried])
+    assert by_id.data["de_escalation_date"] == "2025-04-29"
+    assert by_id.data["children"][0]["id"] == carried["id"]
+    other_family = {"process": "stepup_cog", "case_ref": "EHM-11",
+                    "data": {**START, "trigger_route": "sa_non_engagement", "children": [{**sam, "dob": "2012-06-02"}]}}
+    answer = api.post("/instances", "cog_mgr", other_family, expect=400)
+    assert set(answer["fields"]) == {"de_escalation_date", "sa_ref"}
+    linked = api.get("/instances?case_ref=EHM-9&family=1", "manager")["instances"]
+    assert [(i["case_ref"], i["process"], i["linked_by"]) for i in linked] == [
+        ("LCS-1", "single_assessment", ["name_dob"]), ("EHM-9", "stepup_cog", ["case_ref"])]
+    assert [i["case_ref"] for i in api.get("/instances?case_ref=EHM-9", "manager")["instances"]] == ["EHM-9"]
+    assert api.get("/instances?family=1", "manager", expect=400)["fields"] == {"case_ref": "required with family=1"}
+
+
+def test_a_blank_or_overlong_child_id_is_refused_and_nothing_is_created(api, clock):
+    children = [{"id": " ", "name": "Alex Jones", "dob": "2012-09-14"}, {"id": "x" * 65, "name": "R" * 201,
+                                                                           "dob": "2016-03-02"}]
+    answer = api.post("/instances", "keyworker", {"process": "stepup_cog", "case_ref": "EHM-1",
+                                                  "data": {**START, "children": children}}, expect=400)
+    assert set(answer["fields"]) == {"children.0.id", "children.1.id", "children.1.name"}
+    assert "non-blank" in answer["fields"]["children.0.id"]
+    db.session.rollback()
+    assert db.session.query(Instance).count() == 0
 
 
 def test_no_interrupt_is_caught_anywhere(case):

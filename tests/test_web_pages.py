@@ -1,17 +1,24 @@
-"""The worker's pages over HTTP: sign-in, CSRF, the worklist, a task form with errors, and expired sessions."""
+"""The worker's pages over HTTP: sign-in, CSRF, the worklist, a task form with errors, expired sessions and the
+case page."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
+from html import unescape
 from pathlib import Path
 
 import pytest
+import time_machine
 from flask import g
 
+from engine import runtime
+from engine.access import Actor
 from engine.definitions import deploy_file
-from engine.models import HumanTask, Instance, db
+from engine.models import HumanTask, Instance, InstanceChild, db
 from web.auth import throttle
 
-MINI = Path(__file__).parent / "fixtures" / "mini.bpmn"
+FIXTURES = Path(__file__).parent / "fixtures"
+MINI = FIXTURES / "mini.bpmn"
 
 
 @pytest.fixture
@@ -144,3 +151,61 @@ def test_manager_reassigns_a_task(site):
     assert manager.post(f"/tasks/{task.id}/reassign", data={"csrf_token": token, "to": "sw2"}).status_code == 302
     db.session.rollback()
     assert db.session.get(HumanTask, task.id).claimed_by == "sw2"
+
+
+def test_the_case_page_lists_the_childrens_processes_under_other_references(site):
+    """MOS-1 is Amy and Ben's case in Mosaic; Amy's later processes were raised in EHM. The case page of MOS-1
+    lists them, each marked with how it is linked: her name typed differently with her date of birth, or her
+    child id carried over. A namesake born a year later, under LCS-4, is another child and is not listed."""
+    deploy_file(FIXTURES / "stepup_fixture.bpmn", "ana")
+    db.session.commit()
+    amy = {"name": "Amy Hall", "dob": "2014-02-03"}
+    cog_mgr = Actor("cog_mgr", frozenset({"cog_mgr"}))
+
+    def start(case_ref: str, day: int, children: list[dict]) -> Instance:
+        with time_machine.travel(datetime(2025, 4, day, 9, tzinfo=UTC), tick=False):
+            return runtime.start_instance("stepup_fixture", case_ref, {"children": children}, cog_mgr)
+
+    first = start("MOS-1", 1, [amy, {"name": "Ben Hall", "dob": "2016-07-08"}])
+    start("EHM-2", 2, [{"name": "AMY  hall", "dob": "2014-02-03"}])
+    start("EHM-3", 3, [{"id": child_id(first, 0), "name": "Amelia Hall", "dob": "2014-02-04"}])
+    start("LCS-4", 4, [{"name": "Amy Hall", "dob": "2015-02-03"}])
+    start("MOS-1", 5, [{"name": "Cara Hall", "dob": "2019-01-01"}])
+    client = site.test_client()
+    sign_in(client, "manager", "pw-manager")
+    page = client.get("/cases/MOS-1")
+    assert page.status_code == 200
+    assert table_rows(page.get_data(as_text=True)) == [
+        ["1", "Step up (test fixture)", "MOS-1", "Case reference", "In progress"],
+        ["2", "Step up (test fixture)", "EHM-2", "Child's name and date of birth", "In progress"],
+        ["3", "Step up (test fixture)", "EHM-3", "Child id", "In progress"],
+        ["4", "Step up (test fixture)", "MOS-1", "Case reference", "In progress"]]
+    assert 'href="/cases/EHM-2"' in page.get_data(as_text=True)
+    # One hop: from EHM-2, Amy's Mosaic case is found by her name; EHM-3 shares only the child id it carried
+    # from MOS-1, which EHM-2 never had.
+    assert table_rows(client.get("/cases/EHM-2").get_data(as_text=True)) == [
+        ["1", "Step up (test fixture)", "MOS-1", "Child's name and date of birth", "In progress"],
+        ["2", "Step up (test fixture)", "EHM-2", "Case reference", "In progress"]]
+    outsider = site.test_client()
+    sign_in(outsider, "fsw", "pw-fsw")
+    assert "There is no case with this reference that you can see." in outsider.get("/cases/MOS-1").get_data(
+        as_text=True)
+
+
+def child_id(instance: Instance, n: int) -> str:
+    rows = db.session.query(InstanceChild).filter_by(instance_id=instance.id).order_by(InstanceChild.id).all()
+    return rows[n].child_id
+
+
+def table_rows(html: str) -> list[list[str]]:
+    """Each body row of the case table as its cells' text, without the dates (Started, Last change)."""
+    body = re.search(r'id="case-instances".*?<tbody[^>]*>(.*?)</tbody>', html, re.DOTALL).group(1)
+    rows = []
+    for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.DOTALL):
+        cells = [text_of(cell) for cell in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", row, re.DOTALL)]
+        rows.append([cells[0], cells[1], cells[2], cells[3], cells[5]])
+    return rows
+
+
+def text_of(html: str) -> str:
+    return " ".join(unescape(re.sub(r"<[^>]+>", " ", html)).split())

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 from werkzeug.exceptions import BadRequest
 
-from engine import definitions, runtime
+from engine import definitions, family, runtime
 from engine.access import Actor
 from engine.errors import Forbidden, Invalid
 from engine.models import Definition, Instance, Notification, User, db
@@ -59,6 +59,8 @@ def start() -> Any:
 @bp.get("/instances")
 @token_required
 def list_instances() -> Any:
+    if request.args.get("family") == "1":
+        return list_family()
     query = db.select(Instance).order_by(Instance.id)
     for name in ("process_id", "status", "case_ref"):
         value = request.args.get("process" if name == "process_id" else name)
@@ -66,6 +68,18 @@ def list_instances() -> Any:
             query = query.where(getattr(Instance, name) == value)
     rows = [i for i in db.session.execute(query.limit(500)).scalars() if visible_instance(i)]
     return jsonify(instances=[instance_summary(i) for i in rows])
+
+
+def list_family() -> Any:
+    """The instances of a case's family (engine.family.related_instances), each with how it is linked."""
+    case_ref = request.args.get("case_ref")
+    if not case_ref:
+        raise Invalid("Name the case whose family to list", {"case_ref": "required with family=1"})
+    wanted = {name: request.args.get(arg) for name, arg in (("process_id", "process"), ("status", "status"))}
+    rows = [r for r in family.related_instances(case_ref)
+            if all(not value or getattr(r.instance, name) == value for name, value in wanted.items())
+            and visible_instance(r.instance)]
+    return jsonify(instances=[{**instance_summary(r.instance), "linked_by": list(r.linked_by)} for r in rows[:500]])
 
 
 def visible_instance(instance: Instance) -> bool:

@@ -6,16 +6,19 @@ from typing import Any
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from engine import runtime
+from engine import family, runtime
 from engine.definitions import latest_definition
 from engine.errors import Forbidden, Invalid, NotFound
-from engine.models import Definition, Instance, Notification, db, utcnow
+from engine.models import Definition, Notification, db, utcnow
 from web.auth import actor
 from web.formfields import build, error_links, parse
 from web.presenters import EVENT_LABELS, data_rows, diagram_state, instance_detail, step_names
 from web.worklist import users_for_forms
 
 bp = Blueprint("instances", __name__)
+
+LINK_LABELS = {family.BY_CASE_REF: "Case reference", family.BY_CHILD_ID: "Child id",
+               family.BY_NAME_DOB: "Child's name and date of birth"}
 
 
 def start_schema(process_id: str) -> dict:
@@ -83,11 +86,10 @@ def report_change(instance_id: int) -> Any:
 @bp.get("/cases/<case_ref>")
 @login_required
 def case(case_ref: str) -> Any:
-    rows = db.session.execute(
-        db.select(Instance).filter_by(case_ref=case_ref).order_by(Instance.created_at, Instance.id)).scalars()
-    visible = [i for i in rows if can_view(i.id)]
+    """Every instance of the family: this case reference's, and other systems' that name one of its children."""
+    visible = [related for related in family.related_instances(case_ref) if can_view(related.instance.id)]
     names = dict(db.session.execute(db.select(Definition.id, Definition.name)).all())
-    return render_template("case.html", case_ref=case_ref, instances=visible, names=names)
+    return render_template("case.html", case_ref=case_ref, family=visible, names=names, link_labels=LINK_LABELS)
 
 
 def can_view(instance_id: int) -> bool:
