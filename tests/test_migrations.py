@@ -1,10 +1,12 @@
 """The migrations build exactly the schema the models describe, so `stepwise db upgrade` is the real schema."""
 from __future__ import annotations
 
+from importlib import import_module
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import upgrade
-from sqlalchemy import text
+from sqlalchemy import MetaData, Table, text
 
 from engine.models import db
 
@@ -26,7 +28,7 @@ def test_upgrade_links_the_children_of_instances_started_before_it(app):
     """Instances started before instance_children existed get their children from their start events."""
     from datetime import UTC, datetime
 
-    from engine.models import Definition, Event, Instance, InstanceChild
+    from engine.models import InstanceChild
 
     with db.engine.begin() as conn:
         if db.engine.dialect.name == "postgresql":
@@ -36,23 +38,42 @@ def test_upgrade_links_the_children_of_instances_started_before_it(app):
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     upgrade(revision="069098824126")
     when = datetime(2025, 4, 1, tzinfo=UTC)
-    definition = Definition(process_id="p", version=1, sha256="0" * 64, name="P", bpmn_xml="<x/>", forms={},
-                            deployed_at=when)
-    db.session.add(definition)
-    db.session.flush()
-    instance = Instance(definition_id=definition.id, process_id="p", case_ref="MOS-1", serialized="", flags={},
-                        facts={}, participants=[], created_at=when, updated_at=when)
-    db.session.add(instance)
-    db.session.flush()
-    children = [{"id": "c1", "name": "Zoë O'Brien", "dob": "2015-06-01"}, {"id": "c2", "name": "Kim"}]
-    db.session.add(Event(instance_id=instance.id, at=when, type="instance_started",
-                         detail={"data": {"case_ref": "MOS-1", "children": children}}))
-    db.session.commit()
-    upgrade()
+    # Rows are written as the tables stood at that revision, not through today's models.
+    tables = {name: Table(name, MetaData(), autoload_with=db.engine) for name in ("definitions", "instances", "events")}
+    with db.engine.begin() as conn:
+        definition_id = conn.execute(tables["definitions"].insert().values(
+            process_id="p", version=1, sha256="0" * 64, name="P", bpmn_xml="<x/>", forms={},
+            deployed_at=when)).inserted_primary_key[0]
+        instance_id = conn.execute(tables["instances"].insert().values(
+            definition_id=definition_id, process_id="p", case_ref="MOS-1", status="cancelled", serialized="",
+            revision=1, flags={}, facts={}, participants=[], created_at=when, updated_at=when)).inserted_primary_key[0]
+        children = [{"id": "c1", "name": "Zoë O'Brien", "dob": "2015-06-01"}, {"id": "c2", "name": "Kim"}]
+        conn.execute(tables["events"].insert().values(instance_id=instance_id, at=when, type="instance_started",
+                                                      detail={"data": {"case_ref": "MOS-1", "children": children}}))
+    upgrade(revision="b05b52df9c4e")
     rows = db.session.query(InstanceChild).order_by(InstanceChild.child_id).all()
     assert [(r.instance_id, r.child_id, r.name, r.dob, r.name_dob_key) for r in rows] == [
-        (instance.id, "c1", "Zoë O'Brien", "2015-06-01", "zoe obrien|2015-06-01"),
-        (instance.id, "c2", "Kim", None, None)]
-    for model in (InstanceChild, Event, Instance):  # a hand-made blob the suite's flow coverage cannot read
-        db.session.query(model).delete()
-    db.session.commit()
+        (instance_id, "c1", "Zoë O'Brien", "2015-06-01", "zoe obrien|2015-06-01"),
+        (instance_id, "c2", "Kim", None, None)]
+    with db.engine.begin() as conn:  # a hand-made blob that neither the flow coverage nor a later migration reads
+        for name in ("instance_children", "events", "instances"):
+            conn.execute(text(f"DELETE FROM {name}"))
+    upgrade()
+
+
+def test_upgrade_rebuilds_the_case_record_of_instances_saved_before_it(app, people, deployed, api):
+    """Instances saved before the case record existed get it rebuilt from their task tree."""
+    from tests.test_stepdown_locality import START
+
+    started = api.post("/instances", "sw_tm", {"process": "stepdown_locality", "case_ref": "MOS-77",
+                                                "data": START}, expect=201)
+    api.complete(started["id"], "L01", "sw_tm", {"identification_route": "ad_hoc_discussion_with_fp",
+                                                   "yps_involvement_to_consider": True})
+    before = api.instance(started["id"])["data"]
+    migration = import_module("migrations.versions.5b1f0c2a7e31_case_record_on_instances")
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE instances SET case_data = '{}'"))
+        migration.backfill(conn)
+    db.session.remove()
+    assert api.instance(started["id"])["data"] == before
+    assert before["case_ref"] == "MOS-77" and before["identification_route"] == "ad_hoc_discussion_with_fp"

@@ -20,16 +20,15 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('instances', schema=None) as batch_op:
         batch_op.add_column(sa.Column('case_data', sa.JSON(), nullable=False, server_default='{}'))
-    backfill()
+    backfill(op.get_bind())
 
 
-def backfill():
+def backfill(bind):
     """Instances saved before the record existed get it rebuilt from their task tree."""
     from engine import caserecord, serialization
     from engine.definitions import parsed_definition
     from engine.models import Definition
 
-    bind = op.get_bind()
     definitions = {row.id: Definition(id=row.id, sha256=row.sha256, bpmn_xml=row.bpmn_xml)
                    for row in bind.execute(sa.text("SELECT id, sha256, bpmn_xml FROM definitions"))}
     instances = sa.table('instances', sa.column('id'), sa.column('case_data', sa.JSON()))
