@@ -402,3 +402,30 @@ def test_postcode_outside_every_cog_team_needs_a_team_chosen(api, clock):
     assert prefill(case, "A03").get("cog_team") is None
     assert "cog_team" in case.errors("A03", "sw", {"spoke_to_name": "Lee Hart", "spoke_to_role": "ehsw",
                                                    "call_date": "2025-04-07", "joint_visit_verbally_agreed": False})
+
+
+# ---- seed 002 where the first build departed from it ------------------------------------------------------
+
+def test_a_visit_recorded_before_the_notified_date_needs_a_reason(case):
+    """The COG team was given notice (case note Thu 10 April) of a visit on Mon 28 April."""
+    to_visit(case)
+    case.at("2025-04-28T15:00:00+01:00")
+    before = snapshot(case)
+    assert "visit_date" in case.errors("A07", "sw", held(visit_date="2025-04-09"))
+    refused = case.errors("A07", "sw", held(visit_date="2025-04-25"))
+    assert set(refused) == {"visit_brought_forward_reason"}
+    assert "given notice of" in refused["visit_brought_forward_reason"]
+    assert snapshot(case) == before and case.steps == ["A07"]
+    reason = "Mum asked for Friday; Lee Hart (COG) agreed and attended."
+    done = case.complete("A07", "sw", held(visit_date="2025-04-25", visit_brought_forward_reason=reason))
+    assert done["overrides"] == [{"rule": "T15", "reason": reason}]
+    assert case.steps == ["A08"]
+    completed = [e.detail for e in case.history("task_completed") if e.bpmn_id == "A07"]
+    assert completed[0]["override"] == {"rule": "T15", "reason": reason}
+
+
+def test_a_visit_on_or_after_the_notified_date_needs_no_reason(case):
+    to_visit(case)
+    case.at("2025-04-29T15:00:00+01:00")
+    done = case.complete("A07", "sw", held(visit_date="2025-04-29"))
+    assert done["overrides"] == [] and case.steps == ["A08"]
