@@ -107,6 +107,10 @@ def visit(case: Case, **changes) -> dict:
     return case.complete("A07", "sw", held(**changes))
 
 
+def accept(case: Case, summary: str = "COG Accepted.") -> None:
+    case.complete("A08", "cog_rep", {"cog_decision": "cog_accepted", "cog_accepted_summary": summary})
+
+
 def assessment(case: Case, **changes) -> dict:
     form = {"plan_from_joint_visit": "Morning routine support; school attendance plan.",
             **{name: True for name in CHECKLIST}, **{name: False for name in TF},
@@ -216,7 +220,7 @@ def test_stepped_down_with_a_return_to_the_social_worker(case):
     warned = visit(case, draft_sa_and_plan_taken=False)
     assert [w["code"] for w in warned["warnings"]] == ["draft_sa_and_plan_taken_false"]
     assert case.api.task_at(case.id, "A08")["assignee"] == "cog_rep"
-    case.complete("A08", "cog_rep", {"cog_accepted_summary": "COG Accepted; Lee Hart to allocate."})
+    accept(case, "COG Accepted; Lee Hart to allocate.")
     assert prefill(case, "A10")["plan_from_joint_visit"] == "Morning routine support; school attendance plan."
     case.complete("A10", "sw", assessment(case))
     case.complete("A11", "saat_tm", {"management_decision_case_note": "Genogram missing.",
@@ -239,7 +243,7 @@ def test_stepped_down_with_a_return_to_the_social_worker(case):
 def test_lcs_closure_holds_nothing_up_and_the_facts_are_left_for_a_step_up(case):
     to_visit(case)
     visit(case)
-    case.complete("A08", "cog_rep", {"cog_accepted_summary": "COG Accepted."})
+    accept(case)
     case.complete("A10", "sw", assessment(case))
     case.at("2025-04-29T09:30:00+01:00")
     authorise(case)
@@ -322,7 +326,7 @@ def test_no_consent_at_the_visit_then_resumed_with_the_cog_team_prefilled(case):
     allocate_rep(case, sent="2025-05-06")
     case.at("2025-05-21T15:00:00+01:00")
     case.complete("A07", "sw", held(visit_date="2025-05-21", consent=dict(CONSENT, date="2025-05-21")))
-    case.complete("A08", "cog_rep", {"cog_accepted_summary": "COG Accepted."})
+    accept(case)
     case.complete("A10", "sw", assessment(case))
     authorise(case)
     hand_over(case, on="2025-05-21")
@@ -346,7 +350,7 @@ def test_consent_withdrawn_after_allocation_keeps_the_case_data(case):
 def test_new_safeguarding_concern_at_the_authorisation(case):
     to_visit(case)
     visit(case)
-    case.complete("A08", "cog_rep", {"cog_accepted_summary": "COG Accepted."})
+    accept(case)
     case.complete("A10", "sw", assessment(case))
     case.event("new_safeguarding_concern", details="Police notification overnight.")
     assert case.steps == ["A09"]
@@ -360,7 +364,7 @@ def test_cse_screening_for_a_child_who_turns_ten(api, clock, dob, required):
     case = start(api, clock, children=[{"name": "Ash Smith", "dob": dob}])
     to_visit(case)
     visit(case)
-    case.complete("A08", "cog_rep", {"cog_accepted_summary": "COG Accepted."})
+    accept(case)
     form = assessment(case, cse_screening=[])
     if required:
         assert "cse_screening" in case.errors("A10", "sw", form)
@@ -377,7 +381,7 @@ def test_incomplete_checklist_troubled_families_and_consent_are_refused(case):
     assert "written_agreement_completed" in case.errors("A07", "sw", held(written_agreement_completed=False))
     assert snapshot(case) == before
     visit(case)
-    case.complete("A08", "cog_rep", {"cog_accepted_summary": "COG Accepted."})
+    accept(case)
     before = snapshot(case)
     form = assessment(case, genogram_completed=False, tf_domestic_abuse=True)
     del form["tf_young_carer"]
@@ -429,3 +433,26 @@ def test_a_visit_on_or_after_the_notified_date_needs_no_reason(case):
     case.at("2025-04-29T15:00:00+01:00")
     done = case.complete("A07", "sw", held(visit_date="2025-04-29"))
     assert done["overrides"] == [] and case.steps == ["A08"]
+
+
+def test_cog_does_not_accept_then_the_social_worker_explores_an_alternative(case):
+    to_visit(case)
+    visit(case)
+    assert case.api.task_at(case.id, "A08")["assignee"] == "cog_rep"
+    before = snapshot(case)
+    assert "cog_decision" in case.errors("A08", "cog_rep", {"cog_accepted_summary": "COG Accepted."})
+    refused = case.errors("A08", "cog_rep", {"cog_decision": "cog_not_accepted"})
+    assert set(refused) == {"cog_not_accepted_reason"}
+    assert snapshot(case) == before and case.steps == ["A08"]
+    case.complete("A08", "cog_rep", {"cog_decision": "cog_not_accepted",
+                                     "cog_not_accepted_reason": "Needs a specialist service, not Targeted."})
+    assert case.steps == ["A09"]
+    assert case.api.task_at(case.id, "A09")["assignee"] == "sw"
+    assert case.data["sa_alternative_reason"] == "cog_not_accepted"
+    refused = case.errors("A09", "sw", {"alternative_outcome": "resume_step_down", "alternative_rationale": "x",
+                                        "family_now_agrees": True})
+    assert "alternative_outcome" in refused
+    alternative(case, "universal_services_signposting")
+    assert case.notified("sa_step_down_stopped") == ["cog_mgr", "cog_rep"]
+    assert case.outcome == "closed_alternative_outcome"
+    assert case.history("record_transferred") == []

@@ -332,7 +332,7 @@ def test_route_b_takes_the_de_escalation_left_by_the_single_assessment(api, cloc
     earlier = sa.start(api, clock, case_ref="LCS-5005")
     sa.to_visit(earlier)
     sa.visit(earlier)
-    earlier.complete("A08", "cog_rep", {"cog_accepted_summary": "COG Accepted."})
+    sa.accept(earlier)
     earlier.complete("A10", "sw", sa.assessment(earlier))
     earlier.at("2025-04-29T09:30:00+01:00")
     sa.authorise(earlier)
