@@ -125,7 +125,7 @@ def authorise(case: Case) -> None:
 
 
 def hand_over(case: Case, on: str = "2025-04-29") -> None:
-    case.complete("A12", "saat_tm", {"lcs_closure_date": on})
+    case.complete("A12", "cm_tm", {"lcs_closure_decision": "closed", "lcs_closure_date": on})
     case.complete("A14", "eh_spoc", {"cog_tray": "cog_east", "allocated_to_tray_date": on})
     case.complete("A15", "cog_mgr", {"eh_worker": "keyworker", "eh_allocation_date": on,
                                      "service_level_on_allocation": "targeted"})
@@ -149,7 +149,7 @@ def test_lanes_are_the_specs_role_ids(api):
     specs = {**parsed.spec.task_specs, **parsed.subprocess_specs["sa_body"].task_specs}
     lanes = {s.bpmn_id: s.lane for s in specs.values() if type(s).__name__ == "UserTask"}
     assert lanes == {"A01": "saat_tm", "A02": "sw", "A03": "sw", "A04": "sw", "A05": "spoc_bso", "A06": "cog_mgr",
-                     "A07": "sw", "A08": "cog_rep", "A10": "sw", "A11": "saat_tm", "A12": "saat_tm",
+                     "A07": "sw", "A08": "cog_rep", "A10": "sw", "A11": "saat_tm", "A12": "cm_tm",
                      "A14": "eh_spoc", "A15": "cog_mgr", "A09": "sw"}
 
 
@@ -253,7 +253,7 @@ def test_lcs_closure_holds_nothing_up_and_the_facts_are_left_for_a_step_up(case)
     assert case.steps == ["A12"]
     assert case.notified("sa_step_down_allocated") == ["keyworker"]
     case.at("2025-04-30T09:00:00+01:00")
-    case.complete("A12", "saat_tm", {"lcs_closure_date": "2025-04-30"})
+    case.complete("A12", "saat_tm", {"lcs_closure_decision": "closed", "lcs_closure_date": "2025-04-30"})
     data = case.data
     assert (data["de_escalation_date"], data["sa_ref"]) == ("2025-04-29", "SA-2025-0417")
     assert known_facts("LCS-2001") == {"de_escalation_date": "2025-04-29", "sa_ref": "SA-2025-0417"}
@@ -456,3 +456,30 @@ def test_cog_does_not_accept_then_the_social_worker_explores_an_alternative(case
     assert case.notified("sa_step_down_stopped") == ["cog_mgr", "cog_rep"]
     assert case.outcome == "closed_alternative_outcome"
     assert case.history("record_transferred") == []
+
+
+def test_the_cm_tm_records_that_lcs_closure_is_not_appropriate_yet_and_the_step_down_finishes(case):
+    to_visit(case)
+    visit(case)
+    accept(case)
+    case.complete("A10", "sw", assessment(case))
+    case.at("2025-04-29T09:30:00+01:00")
+    authorise(case)
+    assert [t["bpmn_id"] for t in case.api.tasks("cm_tm", instance=case.id)] == ["A12"]
+    case.complete("A14", "eh_spoc", {"cog_tray": "cog_east", "allocated_to_tray_date": "2025-04-29"})
+    case.complete("A15", "cog_mgr", {"eh_worker": "keyworker", "eh_allocation_date": "2025-04-29",
+                                     "service_level_on_allocation": "targeted"})
+    assert case.steps == ["A12"]
+    before = snapshot(case)
+    case.complete("A12", "sw", {"lcs_closure_decision": "not_appropriate_yet",
+                                "lcs_not_closed_reason": "x"}, expect=403)
+    refused = case.errors("A12", "cm_tm", {"lcs_closure_decision": "not_appropriate_yet"})
+    assert set(refused) == {"lcs_not_closed_reason"}
+    assert "lcs_closure_date" in case.errors("A12", "cm_tm", {"lcs_closure_decision": "closed"})
+    assert snapshot(case) == before
+    reason = "The sibling's child protection plan is still open on LCS."
+    case.complete("A12", "cm_tm", {"lcs_closure_decision": "not_appropriate_yet", "lcs_not_closed_reason": reason})
+    assert case.outcome == "stepped_down_to_early_help_allocated"
+    assert (case.data["lcs_closure_decision"], case.data["lcs_not_closed_reason"]) == ("not_appropriate_yet", reason)
+    assert case.history("case_closed") == []
+    assert case.notified("sa_step_down_allocated") == ["keyworker"]
