@@ -371,10 +371,13 @@ def test_the_cog_manager_hears_csc_rejected_then_csc_accepted(case):
     assert case.notified("mash_feedback_csc_rejected") == ["cog_mgr"]
     case.complete("U10", "cog_mgr", {"rejection_next_step": "re_refer_with_more_information",
                                      "rejection_rationale": "The school has new information."})
-    decide(case, "escalate_to_csc", "2025-04-17", decision_basis="weekly_cog")
+    case.at("2025-04-23T09:30:00+01:00")
+    decide(case, "escalate_to_csc", "2025-04-23", decision_basis="weekly_cog")
     send_contact(case)
     assert case.notified("mash_feedback_csc_accepted") == []
+    case.at("2025-04-23T16:00:00+01:00")
     feedback(case, "csc_accepted")
+    assert case.data["feedback_within_24h"] is True
     assert case.steps == ["U11"]
     db.session.rollback()
     rows = [n for n in db.session.query(Notification).filter_by(instance_id=case.id, recipient="cog_mgr")
