@@ -19,7 +19,7 @@ LANE_MANAGERS: dict[str, set[str]] = {
     "spoc_bso": {"spoc_mgr"},
     "eh_spoc": {"spoc_mgr"},
     **{lane: {"svc_mgr"} for lane in ("sw_tm", "fp_tm", "rtm", "ps_mgr", "saat_tm", "cog_mgr", "mash_mgr",
-                                      "spoc_mgr")},
+                                      "spoc_mgr", "cm_tm")},
     "svc_mgr": set(),
 }
 OVERSIGHT_ROLES = {"manager", "admin"}

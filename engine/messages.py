@@ -20,6 +20,8 @@ SUBJECTS: dict[str, str] = {
     "sa_step_down_stopped": "Single assessment step down stopped",
     "step_up_not_escalated": "Step up not escalated: the case stays with Early Help",
     "mash_feedback_overdue": "MASH feedback not given within 24 working hours",
+    "mash_feedback_csc_accepted": "MASH feedback: CSC Accepted",
+    "mash_feedback_csc_rejected": "MASH feedback: CSC Rejected",
     "csc_rejected_remains_with_early_help": "CSC rejected the step up: Early Help continues",
     "sa_step_up_window_passed": "More than 4 weeks since the de-escalation: standard step-up route",
 }

@@ -22,7 +22,7 @@ POSTGRES_URL = os.environ.get("STEPWISE_TEST_DATABASE_URL")
 ROLES = ["sw", "sw_tm", "fp_tm", "fp_pm", "fsw", "svc_mgr", "manager", "analyst",
          # the lanes of stepdown_response, stepup_cog and single_assessment
          "rtm", "ps_mgr", "sd_tray", "ehfw", "keyworker", "cog_mgr", "cog_bso", "cog_rep", "mash_mgr", "ssa",
-         "spoc_mgr", "spoc_bso", "saat_tm", "eh_spoc"]
+         "spoc_mgr", "spoc_bso", "saat_tm", "eh_spoc", "cm_tm"]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -107,6 +107,10 @@ def visit(case: Case, **changes) -> dict:
     return case.complete("A07", "sw", held(**changes))
 
 
+def accept(case: Case, summary: str = "COG Accepted.") -> None:
+    case.complete("A08", "cog_rep", {"cog_decision": "cog_accepted", "cog_accepted_summary": summary})
+
+
 def assessment(case: Case, **changes) -> dict:
     form = {"plan_from_joint_visit": "Morning routine support; school attendance plan.",
             **{name: True for name in CHECKLIST}, **{name: False for name in TF},
@@ -121,7 +125,7 @@ def authorise(case: Case) -> None:
 
 
 def hand_over(case: Case, on: str = "2025-04-29") -> None:
-    case.complete("A12", "saat_tm", {"lcs_closure_date": on})
+    case.complete("A12", "cm_tm", {"lcs_closure_decision": "closed", "lcs_closure_date": on})
     case.complete("A14", "eh_spoc", {"cog_tray": "cog_east", "allocated_to_tray_date": on})
     case.complete("A15", "cog_mgr", {"eh_worker": "keyworker", "eh_allocation_date": on,
                                      "service_level_on_allocation": "targeted"})
@@ -145,7 +149,7 @@ def test_lanes_are_the_specs_role_ids(api):
     specs = {**parsed.spec.task_specs, **parsed.subprocess_specs["sa_body"].task_specs}
     lanes = {s.bpmn_id: s.lane for s in specs.values() if type(s).__name__ == "UserTask"}
     assert lanes == {"A01": "saat_tm", "A02": "sw", "A03": "sw", "A04": "sw", "A05": "spoc_bso", "A06": "cog_mgr",
-                     "A07": "sw", "A08": "cog_rep", "A10": "sw", "A11": "saat_tm", "A12": "saat_tm",
+                     "A07": "sw", "A08": "cog_rep", "A10": "sw", "A11": "saat_tm", "A12": "cm_tm",
                      "A14": "eh_spoc", "A15": "cog_mgr", "A09": "sw"}
 
 
@@ -216,7 +220,7 @@ def test_stepped_down_with_a_return_to_the_social_worker(case):
     warned = visit(case, draft_sa_and_plan_taken=False)
     assert [w["code"] for w in warned["warnings"]] == ["draft_sa_and_plan_taken_false"]
     assert case.api.task_at(case.id, "A08")["assignee"] == "cog_rep"
-    case.complete("A08", "cog_rep", {"cog_accepted_summary": "COG Accepted; Lee Hart to allocate."})
+    accept(case, "COG Accepted; Lee Hart to allocate.")
     assert prefill(case, "A10")["plan_from_joint_visit"] == "Morning routine support; school attendance plan."
     case.complete("A10", "sw", assessment(case))
     case.complete("A11", "saat_tm", {"management_decision_case_note": "Genogram missing.",
@@ -239,7 +243,7 @@ def test_stepped_down_with_a_return_to_the_social_worker(case):
 def test_lcs_closure_holds_nothing_up_and_the_facts_are_left_for_a_step_up(case):
     to_visit(case)
     visit(case)
-    case.complete("A08", "cog_rep", {"cog_accepted_summary": "COG Accepted."})
+    accept(case)
     case.complete("A10", "sw", assessment(case))
     case.at("2025-04-29T09:30:00+01:00")
     authorise(case)
@@ -249,7 +253,7 @@ def test_lcs_closure_holds_nothing_up_and_the_facts_are_left_for_a_step_up(case)
     assert case.steps == ["A12"]
     assert case.notified("sa_step_down_allocated") == ["keyworker"]
     case.at("2025-04-30T09:00:00+01:00")
-    case.complete("A12", "saat_tm", {"lcs_closure_date": "2025-04-30"})
+    case.complete("A12", "saat_tm", {"lcs_closure_decision": "closed", "lcs_closure_date": "2025-04-30"})
     data = case.data
     assert (data["de_escalation_date"], data["sa_ref"]) == ("2025-04-29", "SA-2025-0417")
     assert known_facts("LCS-2001") == {"de_escalation_date": "2025-04-29", "sa_ref": "SA-2025-0417"}
@@ -322,7 +326,7 @@ def test_no_consent_at_the_visit_then_resumed_with_the_cog_team_prefilled(case):
     allocate_rep(case, sent="2025-05-06")
     case.at("2025-05-21T15:00:00+01:00")
     case.complete("A07", "sw", held(visit_date="2025-05-21", consent=dict(CONSENT, date="2025-05-21")))
-    case.complete("A08", "cog_rep", {"cog_accepted_summary": "COG Accepted."})
+    accept(case)
     case.complete("A10", "sw", assessment(case))
     authorise(case)
     hand_over(case, on="2025-05-21")
@@ -346,7 +350,7 @@ def test_consent_withdrawn_after_allocation_keeps_the_case_data(case):
 def test_new_safeguarding_concern_at_the_authorisation(case):
     to_visit(case)
     visit(case)
-    case.complete("A08", "cog_rep", {"cog_accepted_summary": "COG Accepted."})
+    accept(case)
     case.complete("A10", "sw", assessment(case))
     case.event("new_safeguarding_concern", details="Police notification overnight.")
     assert case.steps == ["A09"]
@@ -360,7 +364,7 @@ def test_cse_screening_for_a_child_who_turns_ten(api, clock, dob, required):
     case = start(api, clock, children=[{"name": "Ash Smith", "dob": dob}])
     to_visit(case)
     visit(case)
-    case.complete("A08", "cog_rep", {"cog_accepted_summary": "COG Accepted."})
+    accept(case)
     form = assessment(case, cse_screening=[])
     if required:
         assert "cse_screening" in case.errors("A10", "sw", form)
@@ -377,7 +381,7 @@ def test_incomplete_checklist_troubled_families_and_consent_are_refused(case):
     assert "written_agreement_completed" in case.errors("A07", "sw", held(written_agreement_completed=False))
     assert snapshot(case) == before
     visit(case)
-    case.complete("A08", "cog_rep", {"cog_accepted_summary": "COG Accepted."})
+    accept(case)
     before = snapshot(case)
     form = assessment(case, genogram_completed=False, tf_domestic_abuse=True)
     del form["tf_young_carer"]
@@ -402,3 +406,80 @@ def test_postcode_outside_every_cog_team_needs_a_team_chosen(api, clock):
     assert prefill(case, "A03").get("cog_team") is None
     assert "cog_team" in case.errors("A03", "sw", {"spoke_to_name": "Lee Hart", "spoke_to_role": "ehsw",
                                                    "call_date": "2025-04-07", "joint_visit_verbally_agreed": False})
+
+
+# ---- seed 002 where the first build departed from it ------------------------------------------------------
+
+def test_a_visit_recorded_before_the_notified_date_needs_a_reason(case):
+    """The COG team was given notice (case note Thu 10 April) of a visit on Mon 28 April."""
+    to_visit(case)
+    case.at("2025-04-28T15:00:00+01:00")
+    before = snapshot(case)
+    assert "visit_date" in case.errors("A07", "sw", held(visit_date="2025-04-09"))
+    refused = case.errors("A07", "sw", held(visit_date="2025-04-25"))
+    assert set(refused) == {"visit_brought_forward_reason"}
+    assert "given notice of" in refused["visit_brought_forward_reason"]
+    assert snapshot(case) == before and case.steps == ["A07"]
+    reason = "Mum asked for Friday; Lee Hart (COG) agreed and attended."
+    done = case.complete("A07", "sw", held(visit_date="2025-04-25", visit_brought_forward_reason=reason))
+    assert done["overrides"] == [{"rule": "T15", "reason": reason}]
+    assert case.steps == ["A08"]
+    completed = [e.detail for e in case.history("task_completed") if e.bpmn_id == "A07"]
+    assert completed[0]["override"] == {"rule": "T15", "reason": reason}
+
+
+def test_a_visit_on_or_after_the_notified_date_needs_no_reason(case):
+    to_visit(case)
+    case.at("2025-04-29T15:00:00+01:00")
+    done = case.complete("A07", "sw", held(visit_date="2025-04-29"))
+    assert done["overrides"] == [] and case.steps == ["A08"]
+
+
+def test_cog_does_not_accept_then_the_social_worker_explores_an_alternative(case):
+    to_visit(case)
+    visit(case)
+    assert case.api.task_at(case.id, "A08")["assignee"] == "cog_rep"
+    before = snapshot(case)
+    assert "cog_decision" in case.errors("A08", "cog_rep", {"cog_accepted_summary": "COG Accepted."})
+    refused = case.errors("A08", "cog_rep", {"cog_decision": "cog_not_accepted"})
+    assert set(refused) == {"cog_not_accepted_reason"}
+    assert snapshot(case) == before and case.steps == ["A08"]
+    case.complete("A08", "cog_rep", {"cog_decision": "cog_not_accepted",
+                                     "cog_not_accepted_reason": "Needs a specialist service, not Targeted."})
+    assert case.steps == ["A09"]
+    assert case.api.task_at(case.id, "A09")["assignee"] == "sw"
+    assert case.data["sa_alternative_reason"] == "cog_not_accepted"
+    refused = case.errors("A09", "sw", {"alternative_outcome": "resume_step_down", "alternative_rationale": "x",
+                                        "family_now_agrees": True})
+    assert "alternative_outcome" in refused
+    alternative(case, "universal_services_signposting")
+    assert case.notified("sa_step_down_stopped") == ["cog_mgr", "cog_rep"]
+    assert case.outcome == "closed_alternative_outcome"
+    assert case.history("record_transferred") == []
+
+
+def test_the_cm_tm_records_that_lcs_closure_is_not_appropriate_yet_and_the_step_down_finishes(case):
+    to_visit(case)
+    visit(case)
+    accept(case)
+    case.complete("A10", "sw", assessment(case))
+    case.at("2025-04-29T09:30:00+01:00")
+    authorise(case)
+    assert [t["bpmn_id"] for t in case.api.tasks("cm_tm", instance=case.id)] == ["A12"]
+    case.complete("A14", "eh_spoc", {"cog_tray": "cog_east", "allocated_to_tray_date": "2025-04-29"})
+    case.complete("A15", "cog_mgr", {"eh_worker": "keyworker", "eh_allocation_date": "2025-04-29",
+                                     "service_level_on_allocation": "targeted"})
+    assert case.steps == ["A12"]
+    before = snapshot(case)
+    case.complete("A12", "sw", {"lcs_closure_decision": "not_appropriate_yet",
+                                "lcs_not_closed_reason": "x"}, expect=403)
+    refused = case.errors("A12", "cm_tm", {"lcs_closure_decision": "not_appropriate_yet"})
+    assert set(refused) == {"lcs_not_closed_reason"}
+    assert "lcs_closure_date" in case.errors("A12", "cm_tm", {"lcs_closure_decision": "closed"})
+    assert snapshot(case) == before
+    reason = "The sibling's child protection plan is still open on LCS."
+    case.complete("A12", "cm_tm", {"lcs_closure_decision": "not_appropriate_yet", "lcs_not_closed_reason": reason})
+    assert case.outcome == "stepped_down_to_early_help_allocated"
+    assert (case.data["lcs_closure_decision"], case.data["lcs_not_closed_reason"]) == ("not_appropriate_yet", reason)
+    assert case.history("case_closed") == []
+    assert case.notified("sa_step_down_allocated") == ["keyworker"]

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import time_machine
 
-from engine.models import Instance, db
+from engine.models import Instance, Notification, db
 from tests.walk import Case
 
 CHILDREN = [{"name": "Alex Jones", "dob": "2012-09-14"}, {"name": "Ruby Jones", "dob": "2016-03-02"}]
@@ -114,6 +114,8 @@ def test_route_a_stepped_up_with_feedback_in_time_across_easter(case):
     case.at("2025-04-22T15:00:00+01:00")  # at the deadline itself: on time
     feedback(case)
     assert case.history("deadline_breached") == [] and case.data["feedback_within_24h"] is True
+    assert case.notified("mash_feedback_csc_accepted") == ["cog_mgr"]
+    assert case.notified("mash_feedback_csc_rejected") == []
     case.at("2025-04-23T10:00:00+01:00")
     done = case.complete("U11", "ssa", checklist("2025-04-23", eha=True, star=True))
     assert [w["code"] for w in done["warnings"]] == ["outcomes_star_included_older_than_3_months"]
@@ -145,6 +147,8 @@ def test_mash_feedback_breach_across_the_clock_change(api, clock):
     case.at("2025-04-01T09:00:00+01:00")
     feedback(case, "csc_rejected")
     assert case.data["feedback_within_24h"] is False and case.data["mash_feedback_breached"] is True
+    assert case.notified("mash_feedback_csc_rejected") == ["cog_mgr"]
+    assert case.notified("mash_feedback_csc_accepted") == []
     case.complete("U10", "cog_mgr", {"rejection_next_step": "continue_early_help", "rejection_rationale": "TAC."})
     assert case.notified("csc_rejected_remains_with_early_help") == ["keyworker"]
     assert case.outcome == "remained_with_early_help_csc_rejected"
@@ -343,7 +347,7 @@ def stepped_down_from_single_assessment(api, clock, case_ref: str) -> Case:
     earlier = sa.start(api, clock, case_ref=case_ref)
     sa.to_visit(earlier)
     sa.visit(earlier)
-    earlier.complete("A08", "cog_rep", {"cog_accepted_summary": "COG Accepted."})
+    sa.accept(earlier)
     earlier.complete("A10", "sw", sa.assessment(earlier))
     earlier.at("2025-04-29T09:30:00+01:00")
     sa.authorise(earlier)
@@ -402,3 +406,29 @@ def test_no_interrupt_is_caught_anywhere(case):
     send_contact(case)
     case.event("new_safeguarding_concern", who="keyworker", expect=409)
     assert revision(case) == before + 4 and case.steps == ["U08"] and case.history("event_raised") == []
+
+
+def test_the_cog_manager_hears_csc_rejected_then_csc_accepted(case):
+    """002: the MASH Manager feeds back to the COG Manager via 'CSC Accepted' or 'CSC Rejected', whichever it is."""
+    raise_concern(case)
+    escalate(case, "2025-04-17")
+    send_contact(case)
+    feedback(case, "csc_rejected")
+    assert case.notified("mash_feedback_csc_rejected") == ["cog_mgr"]
+    case.complete("U10", "cog_mgr", {"rejection_next_step": "re_refer_with_more_information",
+                                     "rejection_rationale": "The school has new information."})
+    case.at("2025-04-23T09:30:00+01:00")
+    decide(case, "escalate_to_csc", "2025-04-23", decision_basis="weekly_cog")
+    send_contact(case)
+    assert case.notified("mash_feedback_csc_accepted") == []
+    case.at("2025-04-23T16:00:00+01:00")
+    feedback(case, "csc_accepted")
+    assert case.data["feedback_within_24h"] is True
+    assert case.steps == ["U11"]
+    db.session.rollback()
+    rows = [n for n in db.session.query(Notification).filter_by(instance_id=case.id, recipient="cog_mgr")
+            .order_by(Notification.id) if n.template.startswith("mash_feedback_csc")]
+    sent = [(n.template, n.subject) for n in rows]
+    assert sent == [("mash_feedback_csc_rejected", "MASH feedback: CSC Rejected — case EHM-2001"),
+                    ("mash_feedback_csc_accepted", "MASH feedback: CSC Accepted — case EHM-2001")]
+    assert "Case note type: CSC Accepted" in rows[-1].body

@@ -20,7 +20,7 @@ DEMO_ROLES = {
     "ehfw": "Early Help family worker", "keyworker": "Integrated Services key worker", "cog_mgr": "COG manager",
     "cog_bso": "COG business support", "cog_rep": "COG representative", "mash_mgr": "MASH manager",
     "ssa": "Service support assistant", "spoc_mgr": "SPOC manager", "spoc_bso": "SPOC business support",
-    "saat_tm": "SAAT team manager", "eh_spoc": "Early Help SPOC",
+    "saat_tm": "SAAT team manager", "eh_spoc": "Early Help SPOC", "cm_tm": "Case management team manager",
     "manager": "Manager (all cases)", "analyst": "Business analyst", "admin": "Administrator",
 }
 

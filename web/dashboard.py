@@ -15,7 +15,8 @@ from engine.reports import Period
 from web.auth import roles_required
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
-MANAGER_ROLES = ("manager", "admin", "svc_mgr", "sw_tm", "fp_tm", "rtm", "ps_mgr", "cog_mgr", "saat_tm", "spoc_mgr")
+MANAGER_ROLES = ("manager", "admin", "svc_mgr", "sw_tm", "fp_tm", "rtm", "ps_mgr", "cog_mgr", "saat_tm", "spoc_mgr",
+                 "cm_tm")
 DEFAULT_MONTHS = 3
 
 
