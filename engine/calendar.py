@@ -110,6 +110,20 @@ def to_local(moment: datetime) -> datetime:
     return require_aware(moment).astimezone(local_zone())
 
 
+def local_iso(moment: datetime | None) -> str | None:
+    """The one way the API writes an instant: ISO 8601 in Europe/London with its offset."""
+    return to_local(moment).isoformat() if moment is not None else None
+
+
+def last_day_allowed(breach: datetime) -> str:
+    """What a deadline's breach instant allows: the due date when it breaches at local midnight after it
+    (a working-day or calendar deadline), else the instant itself (an hours deadline)."""
+    local = to_local(breach)
+    if local.timetz().replace(tzinfo=None) == time(0):
+        return (local.date() - ONE_DAY).isoformat()
+    return local.isoformat()
+
+
 def local_midnight(day: date) -> datetime:
     return datetime.combine(day, time(0), tzinfo=local_zone())
 

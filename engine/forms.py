@@ -115,11 +115,49 @@ def user_role_errors(schema: dict, data: dict, users_by_role: dict[str, set[str]
     return errors
 
 
-def rule_namespace(schema: dict, data: dict, context: dict) -> dict:
+def computed(schema: dict, context: dict) -> dict[str, Any]:
+    """Values the form derives from the case and today (x-computed), evaluated afresh each time the form is
+    shown and again when it is submitted, so what a worker was shown is what the rules check."""
+    values: dict[str, Any] = {}
     namespace = {k: v for k, v in context.items() if k not in SCRIPT_HELPERS}
+    for name, expression in (schema.get("x-computed") or {}).items():
+        try:
+            values[name] = _ENV.evaluate(expression, dict(namespace))
+        except RULE_ERRORS:  # an input not yet known: the value is simply not shown
+            values[name] = None
+        namespace[name] = values[name]
+    return values
+
+
+def form_context(schema: dict, context: dict) -> dict[str, Any]:
+    """What a form's defaults, shown values and rules see: the task's data with the computed values."""
+    return {**context, **computed(schema, context)}
+
+
+def shown(schema: dict, context: dict) -> dict[str, Any]:
+    """The read-only case values a form shows above its fields (x-show)."""
+    return {name: context.get(name) for name in schema.get("x-show", [])}
+
+
+def rule_namespace(schema: dict, data: dict, context: dict) -> dict:
+    namespace = {k: v for k, v in form_context(schema, context).items() if k not in SCRIPT_HELPERS}
     namespace.update({name: None for name in (schema.get("properties") or {})})
     namespace.update(data)
     return namespace
+
+
+PLACEHOLDER = re.compile(r"\{([^{}]+)\}")
+
+
+def interpolated(message: str, namespace: dict) -> str:
+    """A rule's message with each {expression} replaced by its value, so a worker reads the date the rule
+    enforces ("on or after {long_date(earliest_joint_visit_date)}")."""
+    def value(match: re.Match) -> str:
+        try:
+            return str(_ENV.evaluate(match.group(1), dict(namespace)))
+        except RULE_ERRORS:
+            return "(not known yet)"
+    return PLACEHOLDER.sub(value, message)
 
 
 def evaluate_rule(rule: dict, namespace: dict) -> bool:
@@ -135,21 +173,22 @@ def apply_rules(schema: dict, data: dict, context: dict, result: FormResult) -> 
             result.errors.setdefault(rule.get("field", "_form"), f"{rule.get('message')} ({exc})")
             continue
         if fired:
-            record_rule(rule, data, result)
+            record_rule(rule, interpolated(rule.get("message", ""), namespace), data, result)
 
 
-def record_rule(rule: dict, data: dict, result: FormResult) -> None:
+def record_rule(rule: dict, message: str, data: dict, result: FormResult) -> None:
     kind, field_name = rule.get("kind", "error"), rule.get("field", "_form")
     if kind == "warn":
-        result.warnings.append({"code": rule["code"], "field": field_name, "message": rule["message"]})
+        result.warnings.append({"code": rule["code"], "field": field_name, "message": message})
     elif kind == "override":
         reason = (data.get(rule["reason_field"]) or "").strip()
         if reason:
             result.overrides.append({"rule": rule["rule"], "reason": reason})
-        else:
-            result.errors.setdefault(rule["reason_field"], rule["message"])
+        else:  # on the value to change as well as on the reason that would keep it
+            result.errors.setdefault(field_name, message)
+            result.errors.setdefault(rule["reason_field"], message)
     else:
-        result.errors.setdefault(field_name, rule["message"])
+        result.errors.setdefault(field_name, message)
 
 
 def validate(schema: dict, submitted: Any, context: dict, username: str,
@@ -165,19 +204,26 @@ def validate(schema: dict, submitted: Any, context: dict, username: str,
     return result
 
 
+def derived_default(prop: dict, namespace: dict) -> Any:
+    try:
+        return _ENV.evaluate(prop["x-default"], dict(namespace))
+    except RULE_ERRORS:  # a default is a convenience; a missing input must not break the form
+        log.debug("no default for %s", prop.get("title"))
+        return None
+
+
 def defaults(schema: dict, context: dict) -> dict[str, Any]:
-    """Prefill values: what the task data already holds for a field, else its x-default expression."""
+    """Prefill values. A value the process derives (x-default, a date such as the next meeting) is
+    evaluated now, so a loop back never offers last round's; otherwise what a person typed earlier is kept;
+    otherwise the schema's plain default. `context` is the form's context (form_context)."""
     values = {}
     namespace = {k: v for k, v in context.items() if k not in SCRIPT_HELPERS}
     for name, prop in (schema.get("properties") or {}).items():
-        if context.get(name) is not None:
+        derived = derived_default(prop, namespace) if "x-default" in prop else None
+        if derived is not None:
+            values[name] = derived
+        elif context.get(name) is not None:
             values[name] = context[name]
-        elif "x-default" in prop:
-            try:
-                values[name] = _ENV.evaluate(prop["x-default"], dict(namespace))
-            except RULE_ERRORS:  # a default is a convenience; a missing input must not break the form
-                log.debug("no default for %s", name)
-                continue
         elif "default" in prop:
             values[name] = prop["default"]
     return values

@@ -5,6 +5,7 @@ import ast
 
 from lxml import etree
 
+from engine.forms import PLACEHOLDER
 from engine.scripting import check_source, is_reserved
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -136,11 +137,21 @@ def lint_forms(forms: dict[str, dict]) -> list[str]:
         for field in (schema.get("properties") or {}):
             if is_reserved(field):
                 problems.append(f"{name}: field '{field}' uses a reserved name")
-        for rule in schema.get("x-rules", []):
-            problems += [f"{name}: rule on {rule.get('field')}: {error}"
-                         for error in check_source(rule.get("when", ""), "eval")]
-        for field, prop in (schema.get("properties") or {}).items():
-            if "x-default" in prop:
-                problems += [f"{name}: default of {field}: {error}"
-                             for error in check_source(prop["x-default"], "eval")]
+        problems += lint_form_expressions(name, schema)
     return problems
+
+
+def lint_form_expressions(name: str, schema: dict) -> list[str]:
+    """Every expression a form holds compiles: rules, their message placeholders, defaults, computed values."""
+    sources = []
+    for rule in schema.get("x-rules", []):
+        sources.append((f"rule on {rule.get('field')}", rule.get("when", "")))
+        sources += [(f"message of the rule on {rule.get('field')}", placeholder)
+                    for placeholder in PLACEHOLDER.findall(rule.get("message", ""))]
+    sources += [(f"default of {field}", prop["x-default"])
+                for field, prop in (schema.get("properties") or {}).items() if "x-default" in prop]
+    computed = schema.get("x-computed") or {}
+    sources += [(f"computed value {field}", expression) for field, expression in computed.items()]
+    reserved = [f"{name}: computed value '{field}' uses a reserved name" for field in computed if is_reserved(field)]
+    return reserved + [f"{name}: {where}: {error}" for where, source in sources
+                       for error in check_source(source, "eval")]

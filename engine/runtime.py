@@ -13,14 +13,13 @@ from sqlalchemy import update
 
 from engine import caserecord, family, forms, serialization
 from engine.access import Actor, can_act, can_view_instance, manages
+from engine.calendar import local_iso
 from engine.definitions import latest_definition, parsed_definition
 from engine.errors import Conflict, Forbidden, Invalid, NotFound
 from engine.family import known_facts
 from engine.models import Definition, Event, HumanTask, Instance, User, db, utcnow
 from engine.store import Loaded, attach, definition_of, load, remember, save
 from engine.transactions import write_operation
-
-EVENTS = ("consent_withdrawn", "new_safeguarding_concern")
 
 
 def form_schema(definition: Definition, name: str | None) -> dict:
@@ -168,7 +167,7 @@ def set_claim(row: HumanTask, username: str | None, expected: str | None, event:
 
 
 def task_view(task_id: str, actor: Actor) -> tuple[HumanTask, dict, dict]:
-    """A task with its form schema and prefill, for a worker who may see it."""
+    """A task with its form schema, prefill and the read-only values it shows, for a worker who may see it."""
     row = get_row(task_id)
     if not (can_act(actor, row) or manages(actor, row)):
         raise Forbidden("This task belongs to another team's lane")
@@ -176,10 +175,10 @@ def task_view(task_id: str, actor: Actor) -> tuple[HumanTask, dict, dict]:
     definition = definition_of(instance)
     workflow = serialization.loads(instance.serialized, parsed_definition(definition))
     task = workflow.get_task_from_id(UUID(row.id))
-    context = dict(task.data) if task is not None else {}
     schema = form_schema(definition, schema_name(task))
+    context = forms.form_context(schema, dict(task.data) if task is not None else {})
     return row, schema, {"context": context, "prefill": forms.defaults(schema, context),
-                         "instructions": instructions_of(task)}
+                         "shown": forms.shown(schema, context), "instructions": instructions_of(task)}
 
 
 def schema_name(task: Task | None) -> str | None:
@@ -257,22 +256,32 @@ def save_quietly(loaded: Loaded) -> None:
 
 # ---- events -------------------------------------------------------------------------------------------
 
+CHANGE_REPORT_FIELDS = {"consent_withdrawn": ["details", "withdrawn_by_name", "withdrawn_by_relationship", "method"],
+                        "new_safeguarding_concern": ["details"]}
+
+
 def change_report(event: str, payload: Any, actor: Actor) -> dict:
-    payload = payload if isinstance(payload, dict) else {}
-    required = ["details"] + (["withdrawn_by_name", "withdrawn_by_relationship", "method"]
-                              if event == "consent_withdrawn" else [])
+    if not isinstance(payload, dict):
+        raise Invalid("The change report must be an object of field values", {"payload": "must be an object"})
+    required = CHANGE_REPORT_FIELDS[event]
+    unknown = sorted(set(payload) - set(required))
+    if unknown:
+        raise Invalid(f"The change report has fields it does not take: {', '.join(unknown)}",
+                      {name: "is not a field of this change report" for name in unknown})
     missing = {name: f"Enter {name.replace('_', ' ')}" for name in required if not str(payload.get(name) or "").strip()}
     if missing:
         raise Invalid("The change report is not complete", missing)
     report = {k: payload[k] for k in required}
-    return {"type": event, **report, "reported_at": utcnow().isoformat(), "reported_by": actor.username}
+    return {"type": event, **report, "reported_at": local_iso(utcnow()), "reported_by": actor.username}
 
 
 @write_operation
 def raise_event(instance_id: int, event: str, payload: Any, actor: Actor) -> Instance:
-    if event not in EVENTS:
-        raise Invalid(f"Unknown event {event}", {"event": f"must be one of {', '.join(EVENTS)}"})
+    if event not in CHANGE_REPORT_FIELDS:
+        raise Invalid(f"Unknown event {event}", {"event": f"must be one of {', '.join(CHANGE_REPORT_FIELDS)}"})
     instance = get_instance(instance_id, actor)
+    if instance.status != "running":
+        raise Conflict(f"This case has {instance.status}: it takes no more changes")
     report = change_report(event, payload, actor)
     loaded = load(instance, actor.username)
     try:

@@ -130,8 +130,20 @@ def _timescale(tid: str) -> dict[str, Any]:
 
 def due_date(tid: str, d: str) -> str:
     """The due date of a day-counted timescale from a date (or the local day of an instant)."""
-    spec, start = _timescale(tid), _day(d)
-    unit, n = spec["unit"], spec["n"]
+    spec = _timescale(tid)
+    return _count_from(tid, spec["unit"], spec["n"], _day(d))
+
+
+def window_opens(tid: str, d: str) -> str:
+    """The first day of a timescale's window (its `min_n`, in its unit): a meeting "within 1 (minimum) -
+    2 (maximum) weeks" may be held from this day to due_date."""
+    spec = _timescale(tid)
+    if "min_n" not in spec:
+        raise ValueError(f"timescale {tid} has no lower edge (min_n) in the timescales settings")
+    return _count_from(tid, spec["unit"], spec["min_n"], _day(d))
+
+
+def _count_from(tid: str, unit: str, n: int, start: date) -> str:
     if unit == "working_days":
         return cal.add_working_days(start, n).isoformat()
     if unit == "calendar_days":
@@ -149,6 +161,27 @@ def breach_at(tid: str, start: str) -> str:
     if spec["unit"] == "elapsed_hours":
         return _iso(cal.add_elapsed_hours(_instant(start), spec["n"]))
     return date_deadline(due_date(tid, start))
+
+
+def setting(name: str) -> Any:
+    """A number or word from the settings' top level (meeting_recording_grace_wd), so a diagram never
+    holds a figure a council may change."""
+    value = get_settings().get(name)
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise KeyError(f"{name!r} is not a number or word in the settings")
+    return value
+
+
+def long_date(d: str) -> str:
+    """A date as a person reads it: "Thursday 4 June 2025"."""
+    day = _day(d)
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
+def long_time(t: str) -> str:
+    """An instant as a person in England reads it: "Thursday 4 June 2025 at 10:00"."""
+    local = cal.to_local(_instant(t))
+    return f"{long_date(local.date().isoformat())} at {local:%H:%M}"
 
 
 def on_or_before(a: str, b: str) -> bool:
@@ -199,6 +232,7 @@ SCRIPT_HELPERS: dict[str, Callable[..., Any]] = {
         now, today, date_of, add_days, add_months, days_between, is_working_day, add_working_days,
         date_deadline, add_hours, add_working_hours, due_date, breach_at, on_or_before,
         next_meeting_date, meeting_start_at, next_meeting_start_after, age_on, is_current,
+        window_opens, setting, long_date, long_time,
     )
 }
 

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.calendar import local_iso
 from engine.messages import render_message
 from engine.models import Instance, Notification, ServiceCall, User, db, utcnow
 from engine.settings import get_settings
@@ -67,14 +68,14 @@ def send_notification(ctx: StepContext, task_id: str, params: dict) -> dict:
 
 def close_case(ctx: StepContext, task_id: str, params: dict) -> dict:
     system = params.get("system") or "case_system"
-    closed_at = utcnow().isoformat()
+    closed_at = local_iso(utcnow())
     ctx.record("case_closed", task_id=task_id, system=system, case_ref=params.get("case_ref"))
     return {"closed": True, "system": system, "closed_at": closed_at}
 
 
 def transfer_record(ctx: StepContext, task_id: str, params: dict) -> dict:
     ctx.record("record_transferred", task_id=task_id, **{k: v for k, v in params.items() if k != "task_id"})
-    return {"transferred": True, "at": utcnow().isoformat()}
+    return {"transferred": True, "at": local_iso(utcnow())}
 
 
 def create_contact(ctx: StepContext, task_id: str, params: dict) -> dict:
@@ -82,7 +83,7 @@ def create_contact(ctx: StepContext, task_id: str, params: dict) -> dict:
     contact_id = f"CT-{ctx.instance.id}-{task_id[:8]}"
     ctx.record("contact_created", task_id=task_id, contact_id=contact_id,
                **{k: v for k, v in params.items() if k != "task_id"})
-    return {"contact_id": contact_id, "created_at": utcnow().isoformat()}
+    return {"contact_id": contact_id, "created_at": local_iso(utcnow())}
 
 
 def lookup_cog_team(ctx: StepContext, task_id: str, params: dict) -> dict:

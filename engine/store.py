@@ -13,6 +13,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 
 from engine import caserecord, serialization
+from engine.calendar import last_day_allowed, local_iso
 from engine.definitions import parsed_definition
 from engine.errors import Conflict
 from engine.models import Definition, Event, HumanTask, Instance, db, utcnow
@@ -115,30 +116,34 @@ def record_fired_timers(loaded: Loaded) -> None:
         task = loaded.workflow.get_task_from_id(UUID(timer.task_id))
         if task is None or task.state not in (TaskState.READY, TaskState.COMPLETED):
             continue
-        loaded.ctx.record("timer_fired", timer.bpmn_id, timer.task_id, due=timer.due_at.isoformat(),
-                          lateness_seconds=round((now - timer.due_at).total_seconds(), 3))
-        record_breach(loaded, timer, now)
+        record_firing(loaded, timer, round((now - timer.due_at).total_seconds(), 3), now)
 
 
 def record_rearmed_timers(loaded: Loaded) -> None:
-    """Timers armed and fired within this request: a step re-entered after its unchanged deadline passed
-    (a send-back after the 3 working days). They breach at once; no sweep was late, so no lateness."""
+    """Timers armed and fired within this request: a step opened (or re-entered) after its deadline had
+    passed. They fire the moment they are armed, so no sweep was late: their lateness is 0."""
     now = utcnow()
     for task in loaded.workflow.get_tasks(state=TaskState.COMPLETED):
         if is_timer(task) and str(task.id) not in loaded.timer_ids and timer_due(task) is not None:
-            timer = waiting_timer(task)
-            loaded.ctx.record("timer_fired", timer.bpmn_id, timer.task_id, due=timer.due_at.isoformat(),
-                              rearmed=True)
-            record_breach(loaded, timer, now)
+            record_firing(loaded, waiting_timer(task), 0.0, now, armed_after_due=True)
+
+
+def record_firing(loaded: Loaded, timer: WaitingTimer, lateness: float, now: datetime, **extra: Any) -> None:
+    loaded.ctx.record("timer_fired", timer.bpmn_id, timer.task_id, due=local_iso(timer.due_at),
+                      lateness_seconds=lateness, **extra)
+    record_breach(loaded, timer, now)
 
 
 def record_breach(loaded: Loaded, timer: WaitingTimer, now: datetime) -> None:
+    """Every breach of every timer is kept: flags hold a list per timescale, one entry per firing."""
     if not timer.timescale:
         return
+    breach = {"timer": timer.bpmn_id, "due": last_day_allowed(timer.due_at), "breach_at": local_iso(timer.due_at),
+              "recorded_at": local_iso(now), "task": timer.guards}
     loaded.ctx.record("deadline_breached", timer.bpmn_id, timer.task_id, timescale=timer.timescale,
-                      due=timer.due_at.isoformat(), task=timer.guards)
+                      **{k: v for k, v in breach.items() if k != "timer"})
     flags = dict(loaded.instance.flags or {})
-    flags[timer.timescale] = {"breached_at": now.isoformat(), "due": timer.due_at.isoformat(), "task": timer.guards}
+    flags[timer.timescale] = [*flags.get(timer.timescale, []), breach]
     loaded.instance.flags = flags
 
 

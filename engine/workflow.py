@@ -86,9 +86,11 @@ def ready_human_tasks(workflow: BpmnWorkflow) -> list[Task]:
 
 
 def task_due_at(task: Task) -> datetime | None:
-    """The due time of a task is the earliest timer guarding it, so 'overdue' is the engine's breach instant."""
+    """The due time of a task is the earliest timer guarding it, waiting or already fired (a deadline that had
+    passed when the task opened fires at once), so 'overdue' is the engine's breach instant."""
     siblings = task.parent.children if task.parent else []
-    dues = [timer_due(s) for s in siblings if is_timer(s) and s.state == TaskState.WAITING]
+    armed = TaskState.WAITING | TaskState.COMPLETED
+    dues = [timer_due(s) for s in siblings if is_timer(s) and s.state & armed]
     dues = [d for d in dues if d is not None]
     return min(dues) if dues else None
 

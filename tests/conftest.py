@@ -132,6 +132,13 @@ def api(app, people, deployed) -> Api:
 
 # ---- sequence-flow coverage of the process diagrams, gathered from every test's cases -------------------
 
+def names_seen(config: pytest.Config) -> dict[str, set[str]]:
+    """Process id -> the names seen in some case record in this run (the observability check)."""
+    if not hasattr(config, "stepwise_names_seen"):
+        config.stepwise_names_seen = {}
+    return config.stepwise_names_seen
+
+
 def flows_taken(config: pytest.Config) -> dict[str, set[str]]:
     """Process id -> flow ids taken so far in this run (kept on the config, which every module shares)."""
     if not hasattr(config, "stepwise_flows_taken"):
@@ -157,3 +164,4 @@ def record_flows(request):
         workflow = serialization.loads(instance.serialized, parsed_definition(definition))
         taken = flow_ids(definition.bpmn_xml, taken_pairs(workflow))
         flows_taken(request.config).setdefault(definition.process_id, set()).update(taken)
+        names_seen(request.config).setdefault(definition.process_id, set()).update(instance.case_data or {})

@@ -204,7 +204,8 @@ def test_allocation_deadline_breach_across_easter(case):
     breach = case.history("deadline_breached")
     assert [(e.detail["timescale"], e.detail["task"]) for e in breach] == [("T1", "L16")]
     assert case.notified("allocation_breached") == ["fp_tm", "sw_tm"]
-    assert case.detail["flags"]["T1"]["due"] == "2025-05-13T23:00:00+00:00"
+    assert [(f["due"], f["breach_at"]) for f in case.detail["flags"]["T1"]] == [
+        ("2025-05-13", "2025-05-14T00:00:00+01:00")]
     assert "L16" in case.steps
     overdue = case.api.tasks("fp_tm", overdue=1)
     assert [t["bpmn_id"] for t in overdue] == ["L16"]

@@ -135,14 +135,15 @@ def test_mash_feedback_breach_across_the_clock_change(api, clock):
     escalate(case, "2025-03-27")
     case.at("2025-03-28T14:00:00+00:00")
     send_contact(case)
-    assert case.detail["waiting_timers"][0]["due_at"] == "2025-03-31T13:00:00+00:00"
+    assert case.detail["waiting_timers"][0]["due_at"] == "2025-03-31T14:00:00+01:00"
     case.at("2025-03-31T14:00:00+01:00")
     assert case.history("deadline_breached") == []
     case.at("2025-03-31T14:00:01+01:00")
     breach = case.history("deadline_breached")
     assert [(e.detail["timescale"], e.detail["task"]) for e in breach] == [("T11", "U08")]
     assert case.notified("mash_feedback_overdue") == ["cog_mgr", "mash_mgr"]
-    assert case.detail["flags"]["T11"]["due"] == "2025-03-31T13:00:00+00:00"
+    assert [(f["due"], f["breach_at"]) for f in case.detail["flags"]["T11"]] == [
+        ("2025-03-31T14:00:00+01:00", "2025-03-31T14:00:00+01:00")]
     assert [t["bpmn_id"] for t in api.tasks("mash_mgr", overdue=1)] == ["U08"]
     case.at("2025-04-01T09:00:00+01:00")
     feedback(case, "csc_rejected")

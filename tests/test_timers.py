@@ -53,7 +53,9 @@ def test_sweep_fires_only_what_is_due_and_only_once(api, people):
     for instance_id in ids:
         breaches = db.session.query(Event).filter_by(instance_id=instance_id, type="deadline_breached").all()
         assert [(b.detail["timescale"], b.detail["task"]) for b in breaches] == [("T1", "A")]
-        assert db.session.get(Instance, instance_id).flags["T1"]["due"] == DUE.isoformat()
+        assert db.session.get(Instance, instance_id).flags["T1"] == [{
+            "timer": "T-A", "due": "2025-01-22", "breach_at": "2025-01-23T00:00:00+00:00",
+            "recorded_at": "2025-01-23T00:00:01+00:00", "task": "A"}]
     assert db.session.query(Notification).filter_by(recipient="sw_tm").count() == 3
 
 

@@ -11,6 +11,7 @@ from werkzeug.exceptions import BadRequest
 
 from engine import definitions, family, runtime
 from engine.access import Actor
+from engine.calendar import local_iso
 from engine.errors import Forbidden, Invalid
 from engine.models import Definition, Instance, Notification, User, db
 from engine.worklist import Filters, page
@@ -119,7 +120,7 @@ def list_tasks() -> Any:
 @token_required
 def show_task(task_id: str) -> Any:
     row, schema, view = runtime.task_view(task_id, g.actor)
-    return jsonify({**task_json(row), "form": schema, "prefill": view["prefill"],
+    return jsonify({**task_json(row), "form": schema, "prefill": view["prefill"], "shown": view["shown"],
                     "instructions": view["instructions"]})
 
 
@@ -158,7 +159,7 @@ def notifications() -> Any:
         query = query.filter_by(instance_id=request.args.get("instance", type=int))
     return jsonify(notifications=[{
         "id": n.id, "instance_id": n.instance_id, "template": n.template, "subject": n.subject, "body": n.body,
-        "created_at": n.created_at.isoformat(), "read": n.read_at is not None,
+        "created_at": local_iso(n.created_at), "read": n.read_at is not None,
     } for n in db.session.execute(query).scalars()])
 
 
@@ -167,7 +168,7 @@ def notifications() -> Any:
 def list_definitions() -> Any:
     rows = db.session.execute(db.select(Definition).order_by(Definition.process_id, Definition.version)).scalars()
     return jsonify(definitions=[{"process": d.process_id, "version": d.version, "sha256": d.sha256,
-                                 "deployed_by": d.deployed_by, "deployed_at": d.deployed_at.isoformat()}
+                                 "deployed_by": d.deployed_by, "deployed_at": local_iso(d.deployed_at)}
                                 for d in rows])
 
 

@@ -10,6 +10,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from engine import serialization
 from engine.access import Actor
+from engine.calendar import local_iso
 from engine.definitions import ParsedDefinition, parsed_definition
 from engine.diagram import flow_ids
 from engine.models import Definition, Event, HumanTask, Instance, db, utcnow
@@ -19,7 +20,7 @@ from web.templating import humanize, london, show
 
 
 def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
+    return local_iso(value)
 
 
 def task_json(task: HumanTask) -> dict[str, Any]:
