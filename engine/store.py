@@ -80,8 +80,20 @@ def load(instance: Instance, actor: str | None) -> Loaded:
     return loaded
 
 
+def fire_passed_timers(workflow: BpmnWorkflow) -> None:
+    """A timer armed with an instant already past (a deadline that ran out before its step opened) fires
+    before the save, not at the next sweep; firing one can arm another, hence the bounded loop."""
+    for _ in range(10):
+        due = next_timer_at(workflow)
+        if due is None or due >= utcnow():
+            return
+        workflow.refresh_timers()
+        workflow.do_engine_steps()
+
+
 def save(loaded: Loaded, completed: dict[str, tuple[str, Any]] | None = None) -> None:
     instance, workflow = loaded.instance, loaded.workflow
+    fire_passed_timers(workflow)
     record_rearmed_timers(loaded)
     status = "completed" if workflow.is_completed() else "running"
     record = caserecord.updated(instance.case_data, workflow, loaded.seen)
@@ -148,7 +160,9 @@ def record_breach(loaded: Loaded, timer: WaitingTimer, now: datetime) -> None:
 
 
 def timer_ids(workflow: BpmnWorkflow) -> set[str]:
-    return {str(task.id) for task in workflow.get_tasks() if is_timer(task)}
+    """Timers already armed (waiting) or fired at load; one only predicted then is armed in this request."""
+    armed = TaskState.WAITING | TaskState.COMPLETED
+    return {str(task.id) for task in workflow.get_tasks(state=armed) if is_timer(task)}
 
 
 def sync_human_tasks(loaded: Loaded, completed: dict[str, tuple[str, Any]]) -> None:

@@ -21,7 +21,7 @@ from tests.walk import Case
 FIXTURES = Path(__file__).parent / "fixtures"
 PROCESSES = Path(__file__).resolve().parent.parent / "processes"
 MONDAY = "2025-03-03T09:00:00+00:00"
-DUE = "2025-05-13T23:00:00+00:00"  # T1 for a green tick on Thu 10 April 2025: 00:00 BST after Tue 13 May
+DUE = "2025-05-14T00:00:00+01:00"  # T1 for a green tick on Thu 10 April 2025: 00:00 BST after Tue 13 May
 SPRING = Period(date(2025, 4, 1), date(2025, 6, 30))
 CONSENT = {"given": True, "given_by_name": "Jo Smith", "given_by_relationship": "mother",
            "method": "in_person_written", "date": "2025-04-10",
@@ -119,7 +119,7 @@ def test_waiting_by_step_counts_cases_at_each_open_step(api, clock):
 
 def test_overdue_by_lane_and_team_from_the_start_form(api, clock):
     _north, south = two_allocations(api, clock)
-    south.at("2025-05-13T23:30:00+00:00")
+    south.at("2025-05-14T00:30:00+01:00")
     rows = reports.overdue_tasks("stepdown_locality")
     assert rows == [Overdue("fp_tm", "south", 1)]
     assert reports.totals(rows, "lane") == {"fp_tm": 1} and reports.totals(rows, "team") == {"south": 1}
@@ -158,7 +158,7 @@ def test_allocation_in_time_and_late_make_fifty_percent(api, clock):
 def test_a_breach_while_open_is_missed_even_if_the_due_time_moved_later(api, clock):
     """Two timers on one step: when the first fires, the row can be left with the second's later instant."""
     _north, south = two_allocations(api, clock)
-    south.at("2025-05-13T23:00:01+00:00")
+    south.at("2025-05-14T00:00:01+01:00")
     row = db.session.query(HumanTask).filter_by(instance_id=south.id, bpmn_id="L16", state="open").one()
     row.due_at = datetime(2025, 5, 20, tzinfo=UTC)
     db.session.commit()
@@ -184,7 +184,7 @@ def by_timescale(rows: list[reports.Compliance]) -> dict[str, reports.Compliance
 
 def test_a_breach_fired_late_gives_the_lateness_figures(api, clock):
     _north, south = two_allocations(api, clock)
-    south.at("2025-05-13T23:00:00.400000+00:00")
+    south.at("2025-05-14T00:00:00.400000+01:00")
     fired = south.history("timer_fired")
     assert [e.detail["lateness_seconds"] for e in fired] == [0.4]
     lateness = reports.timer_lateness(SPRING)

@@ -182,7 +182,7 @@ def test_short_notice_reason_is_prefilled_when_the_date_was_agreed_by_phone(case
 @pytest.mark.parametrize("visit_at,enough", [
     ("2025-04-28T10:00:00+01:00", True),   # Mon: 10 working days after Thu 10 April, over Easter
     ("2025-04-25T16:00:00+01:00", False),  # Fri: the 9th working day
-    ("2025-04-27T23:30:00+00:00", True),   # 00:30 BST on Mon 28 April, given in UTC
+    ("2025-04-28T00:30:00+01:00", True),   # 00:30 BST on Mon 28 April, given in UTC
 ])
 def test_ten_working_days_notice_across_easter(case, visit_at, enough):
     decide(case)

@@ -97,7 +97,7 @@ def test_main_path_yps_notice_agreed_allocated_in_time(case):
     case.complete("L13", "fp_pm", {"green_tick_date": "2025-04-10"})
     assert case.steps == ["L16", "L19"]
     allocation = next(s for s in case.detail["current_steps"] if s["bpmn_id"] == "L16")
-    assert allocation["due_at"] == "2025-05-13T23:00:00+00:00"  # 00:00 BST after Tue 13 May: Easter and May Day
+    assert allocation["due_at"] == "2025-05-14T00:00:00+01:00"  # 00:00 BST after Tue 13 May: Easter and May Day
     assert case.notified("step_down_accepted") == ["sw", "sw_tm"]
     case.at("2025-04-22T10:00:00+01:00")
     case.complete("L16", "fp_tm", {"allocated_fsw": "fsw", "allocation_date": "2025-04-22"})

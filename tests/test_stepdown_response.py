@@ -148,15 +148,15 @@ def test_main_path_stepped_down_to_ehfw(case):
     case.at("2025-03-26T10:00:01+00:00")
     case.complete("R08", "ps_mgr", consultation())
     case.complete("R10", "ps_mgr", EHFW_ASSIGNED)
-    assert due(case, "R11") == "2025-04-09T23:00:00+00:00"  # end of day 14, Wed 9 April, BST
+    assert due(case, "R11") == "2025-04-10T00:00:00+01:00"  # end of day 14, Wed 9 April, BST
     case.at("2025-04-08T16:00:00+01:00")
     case.complete("R11", "sw", held())
-    assert due(case, "R14") == "2025-04-11T23:00:00+00:00"  # 3 working days: Fri 11 April
+    assert due(case, "R14") == "2025-04-12T00:00:00+01:00"  # 3 working days: Fri 11 April
     case.complete("R14", "sw", {})
     case.at("2025-04-09T11:00:00+01:00")
     case.complete("R15", "sd_tray", TRAY_OK)
     assert case.steps == ["R18", "R24"]
-    assert due(case, "R18") == "2025-04-11T10:00:00+00:00"  # 48 working hours: Fri 11:00 BST
+    assert due(case, "R18") == "2025-04-11T11:00:00+01:00"  # 48 working hours: Fri 11:00 BST
     assert [t["assignee"] for t in case.api.tasks("ehfw", mine=1)] == ["ehfw"]
     case.at("2025-04-10T11:00:00+01:00")
     case.complete("R18", "ehfw", {"contact_outcome": "contact_made", "contact_at": "2025-04-10T10:00:00+01:00"})
@@ -199,7 +199,7 @@ def test_discussion_then_formal_request_with_a_stale_cin_plan(case):
     done = book(case, "2025-04-08T10:00:00+01:00", window_override_reason="Only day the family can do.")
     assert done["overrides"] == [{"rule": "T6", "reason": "Only day the family can do."}]
     case.complete("R06", "sw", {"step_down_form": FORM, "consent": CONSENT})
-    assert timer(case, "R07") == "2025-04-02T09:00:00+00:00"  # 10:00 BST
+    assert timer(case, "R07") == "2025-04-02T10:00:00+01:00"  # 10:00 BST
     case.at("2025-04-02T10:00:01+01:00")
     warned = case.complete("R08", "ps_mgr", consultation(agreed_timeframe=None, child_views=""))
     assert {w["code"] for w in warned["warnings"]} == {"agreed_timeframe_missing", "child_views_missing"}
@@ -230,8 +230,8 @@ def test_meeting_reminder_then_grace_interrupt_across_easter(case):
     case.at("2025-04-02T10:00:01+01:00")
     case.complete("R08", "ps_mgr", consultation())
     case.complete("R10", "ps_mgr", EHFW_ASSIGNED)
-    assert timer(case, "T-R11") == "2025-04-16T23:00:00+00:00"   # end of Wed 16 April
-    assert timer(case, "T-R11g") == "2025-04-22T23:00:00+00:00"  # 2 working days: Thu 17, (Easter) Tue 22
+    assert timer(case, "T-R11") == "2025-04-17T00:00:00+01:00"   # end of Wed 16 April
+    assert timer(case, "T-R11g") == "2025-04-23T00:00:00+01:00"  # 2 working days: Thu 17, (Easter) Tue 22
     case.at("2025-04-17T00:00:01+01:00")
     assert breaches(case) == [("T6", "R11")] and case.steps == ["R11"]
     assert case.notified("meeting_not_recorded_in_window") == ["rtm", "sw"]
@@ -242,7 +242,7 @@ def test_meeting_reminder_then_grace_interrupt_across_easter(case):
     assert case.data["rediscussion_reason"] == "meeting_not_recorded_within_window"
     assert case.data["meeting_breached"] is True
     assert case.notified("step_down_rediscussion") == ["ps_mgr", "rtm", "sw"]
-    assert timer(case, "R07") == "2025-04-23T09:00:00+00:00"  # the same Wednesday, 10:00 BST
+    assert timer(case, "R07") == "2025-04-23T10:00:00+01:00"  # the same Wednesday, 10:00 BST
 
 
 def test_rediscussion_rebooks_the_meeting_and_the_ehfw_cannot_attend(case):
@@ -263,7 +263,7 @@ def test_rediscussion_rebooks_the_meeting_and_the_ehfw_cannot_attend(case):
     case.complete("R10", "ps_mgr", {"ehfw": "ehfw", "ehfw_can_attend_meeting": False})
     book(case, "2025-05-06T10:00:00+01:00")
     case.complete("R10", "ps_mgr", EHFW_ASSIGNED)
-    assert due(case, "R11") == "2025-05-07T23:00:00+00:00" and case.data["meeting_rebooking"] is False
+    assert due(case, "R11") == "2025-05-08T00:00:00+01:00" and case.data["meeting_rebooking"] is False
     assert [e.bpmn_id for e in case.history("task_completed")].count("R06") == 1
 
 
@@ -280,10 +280,10 @@ def test_meeting_held_late_goes_back_to_the_consultation_then_resumes(case):
     case.at("2025-04-10T15:00:00+01:00")
     case.complete("R11", "sw", held("2025-04-10"))
     assert case.data["rediscussion_reason"] == "meeting_late_or_not_held"
-    assert timer(case, "R07") == "2025-04-16T09:00:00+00:00"
+    assert timer(case, "R07") == "2025-04-16T10:00:00+01:00"
     case.at("2025-04-16T10:00:01+01:00")
     case.complete("R08", "ps_mgr", consultation(meeting_action="resume_referral"))
-    assert due(case, "R14") == "2025-04-23T23:00:00+00:00"  # 3 working days from 16 April: Thu, (Easter) Tue, Wed
+    assert due(case, "R14") == "2025-04-24T00:00:00+01:00"  # 3 working days from 16 April: Thu, (Easter) Tue, Wed
 
 
 @pytest.mark.parametrize("meeting,decision,outcome", [
@@ -309,7 +309,7 @@ def test_family_did_not_attend_goes_back_to_the_consultation(case):
     case.complete("R11", "sw", {"meeting_outcome": "not_held", "meeting_not_held_reason": "family_did_not_attend"})
     assert case.data["rediscussion_reason"] == "meeting_late_or_not_held"
     assert "meeting_held_date" not in case.data  # a case data object that is None is not shown
-    assert timer(case, "R07") == "2025-04-09T09:00:00+00:00"
+    assert timer(case, "R07") == "2025-04-09T10:00:00+01:00"
 
 
 # ---- closure, tray, send-backs -------------------------------------------------------------------------------
@@ -323,7 +323,7 @@ def test_send_back_does_not_restart_the_three_working_days(case):
     assert "tray_check_result" in case.errors("R15", "sd_tray", {**SEND_BACK, "tray_check_result": "complete"})
     case.complete("R15", "sd_tray", SEND_BACK)
     assert case.notified("ecaf_referral_sent_back") == ["sw"]
-    assert due(case, "R14") == "2025-04-11T23:00:00+00:00"
+    assert due(case, "R14") == "2025-04-12T00:00:00+01:00"
     assert "send_back_response" in case.errors("R14", "sw", {})
     case.complete("R14", "sw", {"send_back_response": "Meeting date added."})
     case.complete("R15", "sd_tray", TRAY_OK)
@@ -395,7 +395,7 @@ def test_contact_deadline_48_working_hours_across_easter(api, clock):
     case.complete("R14", "sw", {})
     case.at("2025-04-17T16:00:00+01:00")
     case.complete("R15", "sd_tray", TRAY_OK)
-    assert due(case, "R18") == "2025-04-23T15:00:00+00:00"  # Thu 16:00 -> Tue 16:00 -> Wed 23 16:00 BST
+    assert due(case, "R18") == "2025-04-23T16:00:00+01:00"  # Thu 16:00 -> Tue 16:00 -> Wed 23 16:00 BST
     case.at("2025-04-23T16:00:00+01:00")
     assert breaches(case) == []
     case.at("2025-04-23T16:00:01+01:00")

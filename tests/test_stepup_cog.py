@@ -110,7 +110,7 @@ def test_route_a_stepped_up_with_feedback_in_time_across_easter(case):
     assert case.steps == ["U08"]
     contact = case.history("contact_created")[0].detail
     assert contact["contact_method"] == "Weekly COG Discussion" and contact["source"] == "cog"
-    assert due(case, "U08") == "2025-04-22T14:00:00+00:00"  # Good Friday, the weekend and Easter Monday skipped
+    assert due(case, "U08") == "2025-04-22T15:00:00+01:00"  # Good Friday, the weekend and Easter Monday skipped
     case.at("2025-04-22T15:00:00+01:00")  # at the deadline itself: on time
     feedback(case)
     assert case.history("deadline_breached") == [] and case.data["feedback_within_24h"] is True
@@ -191,7 +191,7 @@ def test_rejected_then_re_referred_creates_a_second_contact(case):
     send_contact(case)
     contacts = [e.detail["contact_id"] for e in case.history("contact_created")]
     assert len(contacts) == 2 and contacts[0] != contacts[1]
-    assert due(case, "U08") == "2025-04-24T08:30:00+00:00"
+    assert due(case, "U08") == "2025-04-24T09:30:00+01:00"
     feedback(case)
     case.complete("U11", "ssa", checklist("2025-04-23"))
     refused = case.errors("U13", "keyworker", {"episode_closed": False})
@@ -303,7 +303,7 @@ def test_route_b_weekly_cog_then_immediate_escalation(api, clock):
     case.complete("U21", "cog_mgr", {"sa_email_date": "2025-04-08",
                                      "summary_since_de_escalation": "4 attempts; no engagement."})
     joint(case, "weekly_cog_for_more_information", "2025-04-08", agrees=False)
-    assert case.detail["waiting_timers"][0]["due_at"] == "2025-04-15T09:00:00+00:00"  # next Tuesday 10:00 BST
+    assert case.detail["waiting_timers"][0]["due_at"] == "2025-04-15T10:00:00+01:00"  # next Tuesday 10:00 BST
     case.at("2025-04-15T10:00:01+01:00")
     case.complete("U26", "cog_mgr", {"more_info_cog_date": "2025-04-15", "more_info_gathered": "School: no contact."})
     assert case.steps == ["U22"]
