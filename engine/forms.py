@@ -185,7 +185,8 @@ def record_rule(rule: dict, message: str, data: dict, result: FormResult) -> Non
         if reason:
             result.overrides.append({"rule": rule["rule"], "reason": reason})
         else:  # on the value to change as well as on the reason that would keep it
-            result.errors.setdefault(field_name, message)
+            if "field" in rule:
+                result.errors.setdefault(field_name, message)
             result.errors.setdefault(rule["reason_field"], message)
     else:
         result.errors.setdefault(field_name, message)

@@ -288,10 +288,12 @@ SPEC_HELPERS = {
     "date_deadline", "add_hours", "add_working_hours", "due_date", "breach_at", "on_or_before",
     "next_meeting_date", "meeting_start_at", "next_meeting_start_after", "age_on", "is_current",
 }
+# Beyond the specification's list: a timescale's lower edge, a setting by name, and dates in words for messages.
+STEPWISE_HELPERS = {"window_opens", "setting", "long_date", "long_time"}
 
 
 def test_script_helpers_are_exactly_the_specified_ones():
-    assert set(s.SCRIPT_HELPERS) == SPEC_HELPERS
+    assert set(s.SCRIPT_HELPERS) == SPEC_HELPERS | STEPWISE_HELPERS
     assert all(callable(fn) for fn in s.SCRIPT_HELPERS.values())
 
 
@@ -545,3 +547,16 @@ def test_a_refused_gateway_expression_fails_the_gateway():
 def test_task_data_named_like_a_helper_stops_the_workflow():
     with pytest.raises(WorkflowTaskException, match="overwrites a predefined function"):
         run_workflow(BPMN, {"green_tick_date": "2024-12-20", "today": "2025-01-01"})
+
+
+def test_window_opens_setting_and_dates_in_words():
+    configure({"meeting_recording_grace_wd": 3})
+    assert s.window_opens("T6", "2025-04-02") == "2025-04-09"
+    assert s.setting("meeting_recording_grace_wd") == 3
+    assert s.long_date("2025-04-29") == "Tuesday 29 April 2025"
+    assert s.long_time("2025-04-29T09:00:00+00:00") == "Tuesday 29 April 2025 at 10:00"
+    with pytest.raises(KeyError):
+        s.setting("calendar")
+    with pytest.raises(ValueError, match="no lower edge"):
+        s.window_opens("T1", "2025-04-02")
+    reset_settings()
