@@ -221,7 +221,7 @@ def test_allocation_deadline_breach_across_easter(case):
     case.complete("L21", "fsw", {"handover_outcome": "completed", "handover_visit_date": "2025-05-15",
                                  "sw_attended": True, "fsw_attended": True})
     case.complete("L20a", "sw_tm", {"remedial_actions_completed_date": "2025-05-15"})
-    case.complete("L22", "sw", {"cin_closure_date": "2025-05-16"})
+    case.complete("L22", "sw", {"cin_closure_date": "2025-05-15"})
     assert case.outcome == "stepped_down_allocated"
     assert case.data["allocated_within_20wd"] is False
     assert len(case.notified("allocation_breached")) == 2  # once each, never again
@@ -349,6 +349,7 @@ def test_file_quality_assurance_never_holds_up_the_handover(case):
     case.complete("L21", "fsw", {"handover_outcome": "completed", "handover_visit_date": "2025-04-22",
                                  "sw_attended": True, "fsw_attended": True})
     assert case.steps == ["L19"]
+    case.at("2025-04-23T10:00:00+01:00")
     case.complete("L19", "sw", {"records_prepared_date": "2025-04-23"})
     case.complete("L20", "sw_tm", {"file_qa_result": "meets_minimum_standards"})
     assert case.steps == ["L22"]

@@ -164,7 +164,7 @@ def test_main_path_stepped_down_to_ehfw(case):
     assert case.steps == ["R26"] and len(case.history("case_closed")) == 1
     assert len(case.history("record_transferred")) == 2  # the ECAF referral, then the C&F into EHM
     case.event("consent_withdrawn", expect=409, **WITHDRAWAL)
-    case.complete("R26", "ehfw", {"work_started_date": "2025-04-09"})
+    case.complete("R26", "ehfw", {"work_started_date": "2025-04-10"})
     assert case.outcome == "stepped_down_to_ehfw"
     assert case.data["case_responsibility"] == "ehfw" and case.data["transfer_within_agreed_timeframe"] is True
     assert case.data["contact_within_48h"] is True and case.history("deadline_breached") == []
