@@ -177,6 +177,8 @@ class Notification(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     email_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # One sender's lease on the e-mail: others leave it alone until then, and resend it after if it is unsent.
+    email_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ServiceCall(db.Model):
