@@ -20,6 +20,7 @@ from engine.store import Loaded, attach, definition_of, known_facts, load, remem
 from engine.transactions import write_operation
 
 EVENTS = ("consent_withdrawn", "new_safeguarding_concern")
+CASE_REF_LENGTH = Instance.case_ref.type.length
 
 
 def form_schema(definition: Definition, name: str | None) -> dict:
@@ -41,6 +42,9 @@ def start_instance(process_id: str, case_ref: Any, data: Any, actor: Actor) -> I
     definition = latest_definition(process_id)
     if definition is None:
         raise NotFound(f"There is no deployed process called {process_id}")
+    if isinstance(case_ref, str) and len(case_ref) > CASE_REF_LENGTH:
+        raise Invalid("The case details are not complete",
+                      {"case_ref": f"Case reference must be at most {CASE_REF_LENGTH} characters"})
     schema = form_schema(definition, f"{process_id}-start.json")
     payload = {**facts_for(schema, case_ref), **(data if isinstance(data, dict) else {}), "case_ref": case_ref}
     result = forms.validate(schema, payload, {}, actor.username, users_by_role())

@@ -13,11 +13,22 @@ from flask import g
 
 from engine.definitions import DefinitionError, deploy, deploy_file
 from engine.models import Definition, Instance, db
+from tests.conftest import Api
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MINI = FIXTURES / "mini.bpmn"
 SECRET = "the-server-secret-4242"
 
+
+
+@pytest.fixture
+def api(app, people) -> Api:
+    """The JSON API with only the mini process deployed (the suite's own api fixture deploys every process)."""
+    @app.before_request
+    def fresh_user() -> None:  # the fixture's one app context is shared by requests; a server's is not
+        g.pop("_login_user", None)
+
+    return Api(app.test_client(), people)
 
 def mini_forms() -> dict:
     return {p.name: json.loads(p.read_text()) for p in (FIXTURES / "forms").glob("mini-*.json")}
@@ -216,12 +227,6 @@ def hostile_task(app, api, people):
     deploy(xml, mini_forms(), "ana")
     db.session.commit()
     app.config["SECRET_KEY"] = SECRET
-
-    # The fixture's one app context is shared by every request; a real server gives each its own `g`.
-    @app.before_request
-    def fresh_user() -> None:
-        g.pop("_login_user", None)
-
     started = api.post("/instances", "sw", {"process": "mini", "case_ref": "I-1", "data": {"allocated_sw": "sw"}},
                        expect=201)
     return started["current_steps"][0]["task_id"]

@@ -92,10 +92,11 @@ def init_auth(app: Flask) -> None:
 
 
 def register(app: Flask) -> None:
-    from web import admin, api, auth, cli, dashboard, errors, instances, templating, worklist
+    from web import admin, api, auth, cli, dashboard, errors, inputs, instances, templating, worklist
     # GOV.UK Frontend's Jinja macros, importable as "govuk_frontend_jinja/components/.../macro.html".
     app.jinja_loader = ChoiceLoader([app.jinja_loader, PrefixLoader({
         "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")})])
+    inputs.register(app)
     app.register_blueprint(admin.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
