@@ -11,7 +11,7 @@ from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.bpmn_process_spec import BpmnProcessSpec
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
-from engine.lint import lint_definition
+from engine.lint import is_form_name, lint_definition
 from engine.models import Definition, db
 
 MAX_BPMN_BYTES = 2_000_000
@@ -83,6 +83,9 @@ def load_forms(tree: etree._ElementTree, forms_dir: Path, process_id: str) -> di
     names = referenced_forms(tree) | {f"{process_id}-start.json"}
     forms, missing = {}, []
     for name in sorted(names):
+        if not is_form_name(name):  # "../../secrets.json" would read outside processes/forms
+            missing.append(f"form {name!r}: a form is named by a plain file name ending in .json")
+            continue
         path = forms_dir / name
         if not path.is_file():
             missing.append(f"form {name} is missing")

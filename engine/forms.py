@@ -5,10 +5,12 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Any, NoReturn
 
 from jsonschema import Draft202012Validator, FormatChecker
 from jsonschema.exceptions import ValidationError
+from referencing import Registry
+from referencing.exceptions import NoSuchResource, Unresolvable
 
 from engine.scripting import SCRIPT_HELPERS, RestrictedEnvironment
 
@@ -17,6 +19,14 @@ FORMATS = FormatChecker()
 RULE_ERRORS = (NameError, TypeError, KeyError, ValueError, AttributeError, IndexError, SyntaxError)
 log = logging.getLogger(__name__)
 _ENV = RestrictedEnvironment()
+
+
+def _retrieve_nothing(uri: str) -> NoReturn:
+    raise NoSuchResource(ref=uri)
+
+
+# A form may only refer into itself: jsonschema would otherwise fetch file:// and http:// references.
+LOCAL_ONLY = Registry(retrieve=_retrieve_nothing)
 
 
 @FORMATS.checks("date", raises=ValueError)
@@ -88,8 +98,12 @@ def friendly(error: ValidationError, prop: dict, name: str) -> str:
 
 def schema_errors(schema: dict, data: dict) -> dict[str, str]:
     errors: dict[str, str] = {}
-    validator = Draft202012Validator(schema, format_checker=FORMATS)
-    for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
+    validator = Draft202012Validator(schema, format_checker=FORMATS, registry=LOCAL_ONLY)
+    try:
+        found = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    except Unresolvable:  # a version deployed before references outside the form were refused
+        return {"_form": "This form refers to something outside itself and cannot be checked"}
+    for error in found:
         path = error_field(error)
         key = ".".join(str(p) for p in path) or "_form"
         errors.setdefault(key, friendly(error, property_at(schema, path), path[-1] if path else "this field"))

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import ast
+import re
+from collections.abc import Iterator
+from typing import Any
 
 from lxml import etree
 
@@ -11,6 +14,10 @@ from engine.scripting import check_source, is_reserved
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF = "http://spiffworkflow.org/bpmn/schema/1.0/core"
 NS = {"bpmn": BPMN, "spiffworkflow": SPIFF}
+XINCLUDE = ("http://www.w3.org/2001/XInclude", "http://www.w3.org/2003/XInclude")
+REFERENCE_KEYWORDS = ("$ref", "$dynamicRef", "$recursiveRef")
+# A form is named by a plain file name in processes/forms/, never a path to somewhere else.
+FORM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.json")
 KNOWN_OPERATORS = {"send_notification", "close_case", "transfer_record", "create_contact", "lookup_cog_team"}
 
 
@@ -23,8 +30,16 @@ def lint_definition(tree: etree._ElementTree, forms: dict[str, dict]) -> list[st
         *lint_operators(root),
         *lint_gateways(root),
         *lint_names(root),
+        *lint_includes(root),
         *lint_forms(forms),
     ]
+
+
+def lint_includes(root: etree._Element) -> list[str]:
+    """lxml never expands XInclude here, but a diagram that asks for it is hostile or broken either way."""
+    found = {node.get("href") or "" for node in root.iter() if isinstance(node.tag, str)
+             and node.tag.startswith(tuple(f"{{{ns}}}" for ns in XINCLUDE))}
+    return [f"XInclude is not allowed in a diagram (href '{href}')" for href in sorted(found)]
 
 
 def laned_ids(root: etree._Element) -> dict[str, str]:
@@ -131,9 +146,44 @@ def lint_names(root: etree._Element) -> list[str]:
     return problems
 
 
+def is_form_name(name: str) -> bool:
+    return FORM_NAME.fullmatch(name) is not None and ".." not in name
+
+
+def json_pointer(path: list[str | int]) -> str:
+    return "".join("/" + str(part).replace("~", "~0").replace("/", "~1") for part in path)
+
+
+def references(node: Any, path: list[str | int]) -> Iterator[tuple[str, Any]]:
+    """Every reference keyword in a schema, with its JSON pointer."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key in REFERENCE_KEYWORDS:
+                yield json_pointer([*path, key]), value
+            yield from references(value, [*path, key])
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from references(value, [*path, index])
+
+
+def is_local_pointer(value: Any) -> bool:
+    return isinstance(value, str) and (value == "#" or value.startswith("#/"))
+
+
+def lint_references(name: str, schema: Any) -> list[str]:
+    return [f"form {name}: {pointer}: a reference must point inside the form (\"#/...\"), not {value!r}"
+            for pointer, value in references(schema, []) if not is_local_pointer(value)]
+
+
 def lint_forms(forms: dict[str, dict]) -> list[str]:
     problems = []
     for name, schema in forms.items():
+        if not is_form_name(name):
+            problems.append(f"form {name!r}: a form is named by a plain file name ending in .json")
+        if not isinstance(schema, dict):
+            problems.append(f"form {name}: a form must be a JSON object")
+            continue
+        problems += lint_references(name, schema)
         for field in (schema.get("properties") or {}):
             if is_reserved(field):
                 problems.append(f"{name}: field '{field}' uses a reserved name")

@@ -63,6 +63,9 @@ class User(db.Model):
     token_hash: Mapped[str | None] = mapped_column(String(128), index=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # Bumped at sign-out: a session cookie carries the generation it was signed in under, so a copy saved
+    # before the sign-out no longer works.
+    session_generation: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     def set_password(self, password: str) -> None:
         self.password_hash = generate_password_hash(password)
@@ -192,6 +195,8 @@ class Notification(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime(), default=utcnow)
     read_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     email_sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # One sender's lease on the e-mail: others leave it alone until then, and resend it after if it is unsent.
+    email_claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
 
 
 class ServiceCall(db.Model):

@@ -21,6 +21,7 @@ from engine.models import Definition, Event, HumanTask, Instance, User, db, utcn
 from engine.store import Loaded, attach, definition_of, load, remember, save
 from engine.transactions import write_operation
 
+CASE_REF_LENGTH = Instance.case_ref.type.length
 
 def form_schema(definition: Definition, name: str | None) -> dict:
     return (definition.forms or {}).get(name or "", {"type": "object", "properties": {}})
@@ -41,6 +42,9 @@ def start_instance(process_id: str, case_ref: Any, data: Any, actor: Actor) -> I
     definition = latest_definition(process_id)
     if definition is None:
         raise NotFound(f"There is no deployed process called {process_id}")
+    if isinstance(case_ref, str) and len(case_ref) > CASE_REF_LENGTH:
+        raise Invalid("The case details are not complete",
+                      {"case_ref": f"Case reference must be at most {CASE_REF_LENGTH} characters"})
     schema = form_schema(definition, f"{process_id}-start.json")
     given = data if isinstance(data, dict) else {}
     payload = {**facts_for(schema, case_ref, given), **given, "case_ref": case_ref}

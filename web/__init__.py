@@ -27,7 +27,8 @@ def default_config(instance_path: Path) -> dict:
         "MAX_CONTENT_LENGTH": 1_000_000,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
-        "PERMANENT_SESSION_LIFETIME": 8 * 3600,
+        "PERMANENT_SESSION_LIFETIME": 8 * 3600,  # the absolute lifetime of a sign-in, however active
+        "SESSION_IDLE_MINUTES": 30,
         "PROCESSES_DIR": str(ROOT / "processes"),
         "TIMER_THREAD": False,
         "SMTP": smtp_from_env(),
@@ -86,16 +87,20 @@ def init_auth(app: Flask) -> None:
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Sign in to continue."
 
+    from web.auth import session_is_current
+
     @login_manager.user_loader
     def load_user(user_id: str) -> User | None:
-        return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+        user = db.session.get(User, int(user_id)) if user_id.isdigit() and len(user_id) < 19 else None
+        return user if user is not None and session_is_current(user) else None
 
 
 def register(app: Flask) -> None:
-    from web import admin, api, auth, cli, dashboard, errors, instances, templating, worklist
+    from web import admin, api, auth, cli, dashboard, errors, inputs, instances, templating, worklist
     # GOV.UK Frontend's Jinja macros, importable as "govuk_frontend_jinja/components/.../macro.html".
     app.jinja_loader = ChoiceLoader([app.jinja_loader, PrefixLoader({
         "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")})])
+    inputs.register(app)
     app.register_blueprint(admin.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)

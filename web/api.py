@@ -7,7 +7,6 @@ from functools import wraps
 from typing import Any
 
 from flask import Blueprint, g, jsonify, request
-from werkzeug.exceptions import BadRequest
 
 from engine import definitions, family, runtime
 from engine.access import Actor
@@ -15,9 +14,11 @@ from engine.calendar import local_iso
 from engine.errors import Forbidden, Invalid
 from engine.models import Definition, Instance, Notification, User, db
 from engine.worklist import Filters, page
+from web.inputs import int_arg, json_body
 from web.presenters import instance_detail, instance_summary, task_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
+MAX_PAGE = 100_000  # further than any client walks by number; past it, the OFFSET alone would be the cost
 
 
 def token_hash(token: str) -> str:
@@ -39,10 +40,7 @@ def token_required(view: Callable) -> Callable:
 
 
 def body() -> dict:
-    try:
-        data = request.get_json(force=True, silent=False)
-    except BadRequest:
-        raise Invalid("The body is not valid JSON") from None
+    data = json_body()
     if not isinstance(data, dict):
         raise Invalid("The body must be a JSON object")
     return data
@@ -111,8 +109,8 @@ def raise_event(instance_id: int) -> Any:
 def list_tasks() -> Any:
     args = request.args
     filters = Filters(mine=args.get("mine") == "1", lane=args.get("lane") or None, overdue=args.get("overdue") == "1",
-                      case_ref=args.get("case_ref") or None, instance_id=args.get("instance", type=int),
-                      page=args.get("page", 1, type=int), per_page=min(args.get("per_page", 50, type=int), 200))
+                      case_ref=args.get("case_ref") or None, instance_id=int_arg("instance", None),
+                      page=int_arg("page", 1, high=MAX_PAGE), per_page=min(int_arg("per_page", 50) or 50, 200))
     return jsonify(tasks=[task_json(t) for t in page(db.session, g.actor, filters)])
 
 
@@ -155,8 +153,9 @@ def complete(task_id: str) -> Any:
 @token_required
 def notifications() -> Any:
     query = db.select(Notification).filter_by(recipient=g.actor.username).order_by(Notification.id)
-    if request.args.get("instance", type=int):
-        query = query.filter_by(instance_id=request.args.get("instance", type=int))
+    instance_id = int_arg("instance", None)
+    if instance_id is not None:
+        query = query.filter_by(instance_id=instance_id)
     return jsonify(notifications=[{
         "id": n.id, "instance_id": n.instance_id, "template": n.template, "subject": n.subject, "body": n.body,
         "created_at": local_iso(n.created_at), "read": n.read_at is not None,

@@ -1,21 +1,23 @@
 """Signing in and out. A failed sign-in says nothing about which part was wrong, and is rate-limited."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from engine.access import Actor
-from engine.models import User, db
+from engine.models import User, db, utcnow
 
 bp = Blueprint("auth", __name__)
 FAILURE_LIMIT = 5
@@ -75,19 +77,46 @@ def login() -> Any:
         throttle.fail(*keys)
         return render_template("login.html", form=form, error=GENERIC_FAILURE), 401
     throttle.clear(*keys)
+    session.clear()  # nothing from before the sign-in carries over into the signed-in session
     session.permanent = True
     login_user(user)
+    now = int(utcnow().timestamp())
+    session.update(generation=user.session_generation, signed_in_at=now, seen_at=now)
     return redirect(safe_next(request.args.get("next")))
 
 
 def safe_next(target: str | None) -> str:
-    return target if target and target.startswith("/") and not target.startswith("//") else url_for("worklist.index")
+    """A path on this site only. Browsers drop tabs and newlines from a URL and read a backslash as a
+    slash, so "/%09/evil.example/" would be "//evil.example/": another site."""
+    cleaned = re.sub(r"[\x00-\x20\x7f]", "", target or "").replace("\\", "/")
+    parts = urlsplit(cleaned)
+    if not cleaned.startswith("/") or cleaned.startswith("//") or parts.scheme or parts.netloc:
+        return url_for("worklist.index")
+    return cleaned
+
+
+def session_is_current(user: User) -> bool:
+    """Signed in under the user's current generation, within the absolute lifetime and the idle time-out."""
+    now = int(utcnow().timestamp())
+    lifetime = current_app.permanent_session_lifetime.total_seconds()
+    idle = current_app.config["SESSION_IDLE_MINUTES"] * 60
+    current = (session.get("generation") == user.session_generation
+               and now - session.get("signed_in_at", 0) <= lifetime and now - session.get("seen_at", 0) <= idle)
+    if current:
+        session["seen_at"] = now
+    else:
+        session.clear()
+    return current
 
 
 @bp.post("/logout")
 @login_required
 def logout() -> Any:
+    """Ends the session on the server too: every cookie signed in before now stops working."""
+    current_user.session_generation = (current_user.session_generation or 0) + 1
+    db.session.commit()
     logout_user()
+    session.clear()
     flash("You have signed out.")
     return redirect(url_for("auth.login"))
 

@@ -18,6 +18,7 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
 MANAGER_ROLES = ("manager", "admin", "svc_mgr", "sw_tm", "fp_tm", "rtm", "ps_mgr", "cog_mgr", "saat_tm", "spoc_mgr",
                  "cm_tm")
 DEFAULT_MONTHS = 3
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 
 
 @dataclass(frozen=True)
@@ -41,10 +42,14 @@ def parse_day(value: str | None, default: date, label: str, errors: dict[str, st
     if not value:
         return default
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         errors[field] = f"The {label} date must be a real date, for example {default.isoformat()}"
         return default
+    if not FIRST_DAY <= day <= LAST_DAY:  # a period's ends become instants, which must fit the datetime range
+        errors[field] = f"The {label} date must be between {FIRST_DAY.isoformat()} and {LAST_DAY.isoformat()}"
+        return default
+    return day
 
 
 def period_from(args: MultiDict) -> tuple[Period, dict[str, str]]:

@@ -7,6 +7,8 @@ from typing import Any
 
 from werkzeug.datastructures import MultiDict
 
+from web.inputs import value_problem
+
 ARRAY_ROWS = 4
 
 
@@ -136,9 +138,11 @@ def convert(prop: dict, kind: str, raw: str) -> Any:
         return {"true": True, "false": False}.get(raw, raw)
     if kind == "number":
         try:
-            return int(raw) if prop.get("type") == "integer" else float(raw)
+            number = int(raw) if prop.get("type") == "integer" else float(raw)
         except ValueError:
             return raw
+        # "nan", "inf" and integers past 64 bits cannot be stored: the schema reports them as not numbers.
+        return number if value_problem(number) is None else raw
     if kind == "datetime-local" and len(raw) == 16:
         return with_london_offset(raw)
     return raw
