@@ -172,5 +172,21 @@ def parsed_definition(definition: Definition) -> ParsedDefinition:
     return cached
 
 
+_VERSIONS: dict[int, Definition] = {}
+
+
+def definition_by_id(definition_id: int) -> Definition:
+    """A deployed version, read once per process: a version never changes after it is deployed, so every
+    gunicorn worker may keep its own copy (detached from any session) for as long as it runs."""
+    cached = _VERSIONS.get(definition_id)
+    if cached is None:
+        cached = db.session.get(Definition, definition_id)
+        db.session.expunge(cached)
+        _VERSIONS[definition_id] = cached
+    return cached
+
+
 def forget_parsed() -> None:
+    """Forget parsed specs and cached versions (a test's fresh database reuses ids)."""
     _CACHE.clear()
+    _VERSIONS.clear()

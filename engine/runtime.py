@@ -27,7 +27,10 @@ def form_schema(definition: Definition, name: str | None) -> dict:
     return (definition.forms or {}).get(name or "", {"type": "object", "properties": {}})
 
 
-def users_by_role() -> dict[str, set[str]]:
+def users_by_role(schema: dict) -> dict[str, set[str]]:
+    """The users holding each role a form's user fields name (x-user-role); no query for a form with none."""
+    if not any(prop.get("x-user-role") for prop in (schema.get("properties") or {}).values()):
+        return {}
     roles: dict[str, set[str]] = {}
     for user in db.session.execute(db.select(User)).scalars():
         for role in user.roles or []:
@@ -48,7 +51,7 @@ def start_instance(process_id: str, case_ref: Any, data: Any, actor: Actor) -> I
     schema = form_schema(definition, f"{process_id}-start.json")
     given = data if isinstance(data, dict) else {}
     payload = {**facts_for(schema, case_ref, given), **given, "case_ref": case_ref}
-    result = forms.validate(schema, payload, {}, actor.username, users_by_role())
+    result = forms.validate(schema, payload, {}, actor.username, users_by_role(schema))
     errors = {**result.errors, **family.child_errors(data)}
     if not isinstance(data, dict) or errors:
         raise Invalid("The case details are not complete", errors or {"data": "must be an object"})
@@ -205,8 +208,8 @@ def complete(task_id: str, submitted: Any, actor: Actor) -> dict:
         raise Forbidden("Only a worker in this task's lane can complete it")
     if row.claimed_by not in (None, actor.username):
         raise Forbidden(f"This task is claimed by {row.claimed_by}")
-    instance = db.session.get(Instance, row.instance_id)
-    loaded = load(instance, actor.username)
+    loaded = load(row.instance_id, actor.username)
+    instance = loaded.instance
     task = loaded.workflow.get_task_from_id(UUID(task_id))
     if task is None or task.state != TaskState.READY or not task.task_spec.manual:
         save_quietly(loaded)
@@ -234,7 +237,7 @@ def unset_fields(task: Task, schema: dict) -> dict[str, None]:
 
 
 def validated(schema: dict, task: Task, submitted: Any, actor: Actor) -> forms.FormResult:
-    result = forms.validate(schema, submitted, dict(task.data), actor.username, users_by_role())
+    result = forms.validate(schema, submitted, dict(task.data), actor.username, users_by_role(schema))
     if not result.ok:
         db.session.rollback()
         raise Invalid("The form has errors", result.errors)
@@ -244,7 +247,7 @@ def validated(schema: dict, task: Task, submitted: Any, actor: Actor) -> forms.F
 def preview_warnings(task_id: str, submitted: Any, actor: Actor) -> list[dict]:
     """The warnings a submission would record, so a person can confirm them first; nothing is saved."""
     row, schema, view = task_view(task_id, actor)
-    result = forms.validate(schema, submitted, view["context"], actor.username, users_by_role())
+    result = forms.validate(schema, submitted, view["context"], actor.username, users_by_role(schema))
     return result.warnings if result.ok and row.state == "open" else []
 
 

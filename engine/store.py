@@ -10,11 +10,12 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from engine import caserecord, serialization
 from engine.calendar import last_day_allowed, local_iso
-from engine.definitions import parsed_definition
+from engine.definitions import definition_by_id, parsed_definition
 from engine.errors import Conflict
 from engine.models import Definition, Event, HumanTask, Instance, db, utcnow
 from engine.services import StepContext
@@ -49,7 +50,7 @@ class Loaded:
 
 
 def definition_of(instance: Instance) -> Definition:
-    return db.session.get(Definition, instance.definition_id)
+    return definition_by_id(instance.definition_id)
 
 
 def attach(instance: Instance, workflow: BpmnWorkflow, actor: str | None) -> StepContext:
@@ -58,17 +59,17 @@ def attach(instance: Instance, workflow: BpmnWorkflow, actor: str | None) -> Ste
     return ctx
 
 
-def lock(instance: Instance) -> Instance:
+def lock(instance_id: int) -> Instance:
     """Hold the row until commit (PostgreSQL), so a second saver waits and then sees the first one's result."""
     return db.session.execute(
-        select(Instance).where(Instance.id == instance.id).with_for_update()
+        select(Instance).where(Instance.id == instance_id).with_for_update()
         .execution_options(populate_existing=True)
     ).scalar_one()
 
 
-def load(instance: Instance, actor: str | None) -> Loaded:
+def load(instance: Instance | int, actor: str | None) -> Loaded:
     """Deserialize and let due timers fire before anything else happens (a user must not beat a breach)."""
-    instance = lock(instance)
+    instance = lock(instance if isinstance(instance, int) else instance.id)
     definition = definition_of(instance)
     workflow = serialization.loads(instance.serialized, parsed_definition(definition))
     ctx = attach(instance, workflow, actor)
@@ -97,23 +98,33 @@ def save(loaded: Loaded, completed: dict[str, tuple[str, Any]] | None = None) ->
     record_rearmed_timers(loaded)
     status = "completed" if workflow.is_completed() else "running"
     record = caserecord.updated(instance.case_data, workflow, loaded.seen)
-    result = db.session.execute(
-        update(Instance)
-        .where(Instance.id == instance.id, Instance.revision == loaded.revision)
-        .values(serialized=serialization.dumps(workflow), revision=loaded.revision + 1, status=status,
-                outcome=outcome(workflow) if status == "completed" else None,
-                next_timer_at=next_timer_at(workflow), updated_at=utcnow(), flags=dict(instance.flags or {}),
-                facts=case_facts(record) if status == "completed" else {}, case_data=record,
-                participants=list(instance.participants or []))
-        .execution_options(synchronize_session=False)
-    )
+    written = {"serialized": serialization.dumps(workflow), "revision": loaded.revision + 1, "status": status,
+               "outcome": outcome(workflow) if status == "completed" else None,
+               "next_timer_at": next_timer_at(workflow), "updated_at": utcnow(), "flags": dict(instance.flags or {}),
+               "facts": case_facts(record) if status == "completed" else {}, "case_data": record,
+               "participants": list(instance.participants or [])}
+    with db.session.no_autoflush:  # the UPDATE writes the instance's pending changes itself
+        result = db.session.execute(
+            update(Instance).where(Instance.id == instance.id, Instance.revision == loaded.revision)
+            .values(**written).execution_options(synchronize_session=False)
+        )
     if result.rowcount != 1:
         db.session.rollback()
         raise Conflict("This case was changed by someone else at the same time. Reload and try again.")
+    # What the UPDATE wrote is the row's state now: the ORM must not write it again at the flush.
+    keep_saved_values(instance, written)
+    saved = {c.key: getattr(instance, c.key) for c in Instance.__table__.columns}
     sync_human_tasks(loaded, completed or {})
     write_history(loaded)
     db.session.commit()
-    db.session.refresh(instance)
+    keep_saved_values(instance, saved)
+
+
+def keep_saved_values(instance: Instance, values: dict[str, Any]) -> None:
+    """Set an instance's attributes to what the database holds, without reading it back or marking them
+    changed (a commit expires every attribute; reading one would select the row again)."""
+    for key, value in values.items():
+        set_committed_value(instance, key, value)
 
 
 def case_facts(data: dict) -> dict:
@@ -210,8 +221,10 @@ def remember(instance: Instance, username: str | None) -> None:
 
 
 def write_history(loaded: Loaded) -> None:
-    for item in loaded.ctx.history:
-        db.session.add(Event(instance_id=loaded.instance.id, at=utcnow(), type=item["type"],
-                             actor=loaded.ctx.actor, bpmn_id=item.get("bpmn_id"), task_id=item.get("task_id"),
-                             detail=item.get("detail") or {}))
+    """One statement for the whole step's history, however many events it has."""
+    rows = [{"instance_id": loaded.instance.id, "at": utcnow(), "type": item["type"], "actor": loaded.ctx.actor,
+             "bpmn_id": item.get("bpmn_id"), "task_id": item.get("task_id"), "detail": item.get("detail") or {}}
+            for item in loaded.ctx.history]
+    if rows:
+        db.session.execute(insert(Event.__table__), rows)
     loaded.ctx.history.clear()
