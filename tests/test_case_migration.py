@@ -46,8 +46,8 @@ def test_dry_run_says_which_cases_can_move_and_why_not(cases, v2):
     assert set(plans) == {"MOS-2001", "MOS-2002", "MOS-2003"}
     refused = plans["MOS-2002"]
     assert not refused.can_move
-    assert refused.reasons == ["it is waiting at L07 'Answer the clarification questions', "
-                               "which version 2 does not have"]
+    assert refused.reasons == [("it is waiting at L07 'Answer the clarification questions', "
+                                "which version 2 does not have")]
     allocating = plans["MOS-2001"]
     assert allocating.can_move and allocating.from_version == 1 and allocating.to_version == 2
     assert "L16 'Allocate a Family Support Worker'" in allocating.reset
