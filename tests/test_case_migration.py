@@ -100,3 +100,69 @@ def test_a_completion_after_the_dry_run_is_a_conflict_and_nothing_moves(api, cas
     assert instance.definition_id != v2.id
     open_rows = db.session.query(HumanTask).filter_by(instance_id=instance.id, state="open").all()
     assert [row.bpmn_id for row in open_rows] == ["L10"]
+
+
+# ---- the page and the command ------------------------------------------------------------------------
+
+@pytest.fixture
+def signed_in(app, people):
+    from flask import g
+
+    @app.before_request
+    def fresh_user() -> None:  # one app context spans the test; a server gives each request its own
+        g.pop("_login_user", None)
+
+    def client_for(username: str):
+        client = app.test_client()
+        client.post("/login", data={"username": username, "password": people[username].password})
+        return client
+    return client_for
+
+
+def test_the_move_page_shows_the_dry_run_and_moves_the_chosen_case(signed_in, cases, v2):
+    analyst = signed_in("analyst")
+    page = analyst.get("/processes/stepdown_locality/move").get_data(as_text=True)
+    assert "Move running cases to version 2" in page
+    assert "waiting at L07 &#39;Answer the clarification questions&#39;, which version 2 does not have" in page
+    plan = plans_by_case()["MOS-2003"]
+    response = analyst.post("/processes/stepdown_locality/move",
+                            data={"to": "2", "scope": "chosen", "case": f"{plan.instance_id}:{plan.revision}"})
+    assert response.status_code == 302
+    assert "1 case moved to version 2" in analyst.get(response.location).get_data(as_text=True)
+    db.session.rollback()
+    assert db.session.get(Instance, plan.instance_id).definition_id == v2.id
+    assert db.session.get(Instance, cases["allocating"].id).definition_id != v2.id
+
+
+def test_the_move_page_refuses_nothing_chosen_and_a_stale_dry_run(signed_in, cases, v2):
+    manager = signed_in("manager")
+    empty = manager.post("/processes/stepdown_locality/move", data={"to": "2", "scope": "chosen"})
+    assert empty.status_code == 400 and "Choose at least one case to move" in empty.get_data(as_text=True)
+    plan = plans_by_case()["MOS-2003"]
+    cases["reviewing"].complete("L06", "fp_pm", {"request_review_result": "proceed_to_cin_review"})
+    stale = manager.post("/processes/stepdown_locality/move",
+                         data={"to": "2", "scope": "chosen", "case": f"{plan.instance_id}:{plan.revision}"})
+    assert stale.status_code == 409 and "changed since the dry run" in stale.get_data(as_text=True)
+    bad = manager.post("/processes/stepdown_locality/move", data={"to": "two", "scope": "chosen"})
+    assert bad.status_code == 400
+    db.session.rollback()
+    assert v2.id not in {i.definition_id for i in db.session.query(Instance)}
+
+
+def test_workers_cannot_move_cases(signed_in, cases, v2):
+    worker = signed_in("sw")
+    assert worker.get("/processes/stepdown_locality/move").status_code == 403
+    assert worker.post("/processes/stepdown_locality/move", data={"to": "2", "scope": "all"}).status_code == 403
+
+
+def test_the_migrate_command_dry_runs_then_moves_one_case(app, cases, v2):
+    runner = app.test_cli_runner()
+    dry = runner.invoke(args=["migrate", "stepdown_locality", "--to", "2", "--dry-run"])
+    assert "MOS-2002 (v1 -> v2): cannot move: it is waiting at L07" in dry.output
+    assert "MOS-2001 (v1 -> v2): can move" in dry.output and dry.exit_code == 1
+    db.session.rollback()
+    assert v2.id not in {i.definition_id for i in db.session.query(Instance)}
+    one = runner.invoke(args=["migrate", "stepdown_locality", "--to", "2", "--case", "MOS-2001"])
+    assert one.exit_code == 0 and "moved to version 2" in one.output
+    db.session.rollback()
+    assert {i.case_ref for i in db.session.query(Instance) if i.definition_id == v2.id} == {"MOS-2001"}
