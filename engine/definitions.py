@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,9 @@ from engine.lint import is_form_name, lint_definition
 from engine.models import Definition, db
 
 MAX_BPMN_BYTES = 2_000_000
-NS = {"bpmn": "http://www.omg.org/spec/BPMN/20100524/MODEL"}
+BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
+NS = {"bpmn": BPMN_NS}
 
 # Hostile XML is refused before SpiffWorkflow sees it: no entities, no network, no DTD.
 SAFE_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
@@ -68,10 +71,20 @@ def parse_spec(xml: bytes) -> ParsedDefinition:
         spec = parser.get_spec(process_id)
         subprocess_specs = parser.get_subprocess_specs(process_id)
     except ValidationException as exc:
-        raise DefinitionError([f"{exc.id or ''}: {exc}".lstrip(": ")]) from exc
+        raise DefinitionError([parser_problem(tree, exc)]) from exc
     except Exception as exc:  # the parser raises bare exceptions for some malformed diagrams
-        raise DefinitionError([f"the diagram cannot be parsed: {exc}"]) from exc
+        detail = str(exc).splitlines()[0] if str(exc) else "no detail"
+        raise DefinitionError([f"the engine cannot read the diagram ({type(exc).__name__}: {detail})"]) from exc
     return ParsedDefinition(process_id, name, spec, subprocess_specs)
+
+
+def parser_problem(tree: etree._ElementTree, exc: ValidationException) -> str:
+    """The engine's refusal with the element's id and name, without its file name and line bookkeeping."""
+    message = str(exc.args[0]) if exc.args else "the engine cannot read this element"
+    element_id = getattr(exc, "id", None)
+    found = tree.getroot().xpath("//*[@id=$id]", id=element_id) if element_id else []
+    where = describe(found[0]) if found else (element_id or f"line {getattr(exc, 'line_number', '?')}")
+    return f"{where}: {message}"
 
 
 def referenced_forms(tree: etree._ElementTree) -> set[str]:
@@ -99,20 +112,96 @@ def load_forms(tree: etree._ElementTree, forms_dir: Path, process_id: str) -> di
     return forms
 
 
+def canonical_xml(xml: bytes) -> bytes:
+    """The diagram as C14N, with comments and the whitespace between elements left out: a diagram opened and
+    saved again with no change (re-indented, attributes reordered) is the same diagram."""
+    root = parse_xml(xml).getroot()
+    for node in root.iter():
+        if node.text is not None and not node.text.strip() and len(node):
+            node.text = None
+        if node.tail is not None and not node.tail.strip():
+            node.tail = None
+    return etree.canonicalize(root, with_comments=False).encode("utf-8")
+
+
 def bundle_hash(xml: bytes, forms: dict[str, dict]) -> str:
-    digest = hashlib.sha256(xml)
+    digest = hashlib.sha256(canonical_xml(xml))
     digest.update(json.dumps(forms, sort_keys=True).encode())
     return digest.hexdigest()
 
 
+def describe(node: etree._Element) -> str:
+    """An element as an analyst finds it in a modeller: its id and its name."""
+    kind = etree.QName(node).localname
+    name = node.get("name")
+    return f"{node.get('id')} ('{name}', a {kind})" if name else f"{node.get('id')} (a {kind})"
+
+
+def duplicate_ids(tree: etree._ElementTree) -> list[str]:
+    seen: dict[str, list[etree._Element]] = {}
+    for node in tree.getroot().iter():
+        # spiffworkflow: operators and parameters use "id" for a name, so only BPMN's own elements count
+        if isinstance(node.tag, str) and node.get("id") and not node.tag.startswith(f"{{{SPIFF_NS}}}"):
+            seen.setdefault(node.get("id"), []).append(node)
+    return [f"{'Two' if len(nodes) == 2 else len(nodes)} elements have the id {element_id}: "
+            + " and ".join(describe(n) for n in nodes) + ". Give each its own id."
+            for element_id, nodes in seen.items() if len(nodes) > 1]
+
+
+def schema_problems(tree: etree._ElementTree) -> list[str]:
+    """Every BPMN schema (XSD) error at once, with the element it is on, in words without namespaces."""
+    copy = etree.ElementTree(etree.fromstring(etree.tostring(tree), SAFE_PARSER))
+    VALIDATOR.preprocess(copy)
+    if VALIDATOR.validator.validate(copy):
+        return []
+    problems = []
+    for error in VALIDATOR.validator.error_log:
+        if "xs:ID" in error.message or "Duplicate" in error.message:
+            continue  # said in an analyst's words by duplicate_ids
+        problems.append(f"{schema_location(copy, error)}: {plain(error.message)}")
+    return sorted(set(problems))
+
+
+def schema_location(tree: etree._ElementTree, error) -> str:
+    try:
+        found = tree.getroot().xpath(error.path, namespaces={k: v for k, v in tree.getroot().nsmap.items() if k})
+    except etree.XPathError:
+        found = []
+    node = found[0] if found else None
+    while node is not None and node.get("id") is None:
+        node = node.getparent()
+    return describe(node) if node is not None else f"line {error.line}"
+
+
+def plain(message: str) -> str:
+    """A schema message without XML namespaces: '{http://...MODEL}userTask' reads 'bpmn:userTask'."""
+    prefixes = {BPMN_NS: "bpmn", SPIFF_NS: "spiffworkflow"}
+    for uri, prefix in prefixes.items():
+        message = message.replace(f"{{{uri}}}", f"{prefix}:")
+    return re.sub(r"\{[^}]*\}", "", message)
+
+
+def problems_of(xml: bytes, forms: dict[str, dict]) -> tuple[ParsedDefinition | None, list[str]]:
+    """Every problem a deploy would refuse the diagram for, all at once (not only the first)."""
+    tree = parse_xml(xml)
+    executable_process_id(tree)
+    problems = duplicate_ids(tree) + schema_problems(tree)
+    parsed = None
+    if not problems:
+        try:
+            parsed = parse_spec(xml)
+        except DefinitionError as exc:
+            problems += exc.problems
+    problems += [f"form {name} is missing" for name in sorted(referenced_forms(tree) - forms.keys())]
+    problems += lint_definition(tree, forms)
+    return parsed, problems
+
+
 def check(xml: bytes, forms: dict[str, dict]) -> ParsedDefinition:
     """Everything a deploy checks, without writing anything."""
-    parsed = parse_spec(xml)
-    tree = parse_xml(xml)
-    problems = [f"form {name} is missing" for name in sorted(referenced_forms(tree) - forms.keys())]
-    problems += lint_definition(tree, forms)
-    if problems:
-        raise DefinitionError(problems)
+    parsed, problems = problems_of(xml, forms)
+    if problems or parsed is None:
+        raise DefinitionError(problems or ["the diagram cannot be read"])
     return parsed
 
 
@@ -123,9 +212,11 @@ def deploy(xml: bytes, forms: dict[str, dict], deployed_by: str | None) -> tuple
     existing = db.session.execute(
         db.select(Definition).filter_by(process_id=parsed.process_id, sha256=sha)
     ).scalar_one_or_none()
+    latest = latest_definition(parsed.process_id)
+    if existing is None and latest is not None and bundle_hash(latest.bpmn_xml.encode("utf-8"), latest.forms) == sha:
+        existing = latest  # deployed before versions were compared canonically
     if existing is not None:
         return existing, False
-    latest = latest_definition(parsed.process_id)
     definition = Definition(
         process_id=parsed.process_id, name=parsed.name, version=(latest.version + 1 if latest else 1),
         sha256=sha, bpmn_xml=xml.decode("utf-8"), forms=forms, deployed_by=deployed_by,

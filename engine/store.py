@@ -206,6 +206,9 @@ def new_row(instance: Instance, task_id: str, task: Task) -> HumanTask:
 
 
 def refresh_row(row: HumanTask, task: Task) -> None:
+    # A case moved to a new version (engine/migration.py) may have its step renamed or put in another lane.
+    spec = task.task_spec
+    row.name, row.lane, row.also_admits = spec.bpmn_name or spec.bpmn_id, spec.lane, also_admits(task)
     # A fired non-interrupting timer (a breach, a reminder) leaves its task open and overdue: once the
     # due time has passed it stays, even if a later timer (a grace period) still guards the task.
     if row.due_at is None or row.due_at > utcnow():

@@ -96,7 +96,19 @@ def init_auth(app: Flask) -> None:
 
 
 def register(app: Flask) -> None:
-    from web import admin, api, auth, cli, dashboard, errors, inputs, instances, templating, worklist
+    from web import (
+        admin,
+        api,
+        auth,
+        cli,
+        dashboard,
+        errors,
+        inputs,
+        instances,
+        processes,
+        templating,
+        worklist,
+    )
     # GOV.UK Frontend's Jinja macros, importable as "govuk_frontend_jinja/components/.../macro.html".
     app.jinja_loader = ChoiceLoader([app.jinja_loader, PrefixLoader({
         "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")})])
@@ -106,6 +118,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(dashboard.bp)
     app.register_blueprint(worklist.bp)
     app.register_blueprint(instances.bp)
+    app.register_blueprint(processes.bp)
     app.register_blueprint(api.bp)
     csrf.exempt(api.bp)
     errors.register(app)

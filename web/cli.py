@@ -36,7 +36,8 @@ def main() -> None:
 
 
 def register(app: Flask) -> None:
-    for command in (run, worker, deploy, lint, users, demo, timers):
+    from web.migrate_command import migrate
+    for command in (run, worker, deploy, lint, users, demo, timers, migrate):
         app.cli.add_command(command)
 
 

@@ -67,6 +67,8 @@ def navigation() -> list[dict[str, Any]]:
     items = [("Worklist", "worklist.index", "worklist."), ("Start a step down", "instances.new", "instances.new")]
     if is_manager():
         items.append(("Dashboard", "dashboard.index", "dashboard."))
+    if current_user.has_role("analyst", "manager", "admin"):
+        items.append(("Processes", "processes.index", "processes."))
     items.append((f"Notifications{badge}", "instances.notifications", "instances.notifications"))
     endpoint = request.endpoint or ""
     return [{"html": text, "href": url_for(target), "current": endpoint.startswith(prefix)}
