@@ -126,6 +126,22 @@ class Api:
 
 
 @pytest.fixture
+def signed_in(app, people):
+    """A test client signed in as the named person, through the sign-in form."""
+    from flask import g
+
+    @app.before_request
+    def fresh_user() -> None:  # one app context spans the test; a server gives each request its own
+        g.pop("_login_user", None)
+
+    def client_for(username: str):
+        client = app.test_client()
+        client.post("/login", data={"username": username, "password": people[username].password})
+        return client
+    return client_for
+
+
+@pytest.fixture
 def api(app, people, deployed) -> Api:
     return Api(app.test_client(), people)
 

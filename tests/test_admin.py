@@ -4,25 +4,11 @@ from __future__ import annotations
 from io import BytesIO
 from pathlib import Path
 
-import pytest
-from flask import g
-
 from engine.models import Definition, db
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
-@pytest.fixture
-def signed_in(app, people):
-    @app.before_request
-    def fresh_user() -> None:  # one app context spans the test; a server gives each request its own
-        g.pop("_login_user", None)
-
-    def client_for(username: str):
-        client = app.test_client()
-        client.post("/login", data={"username": username, "password": people[username].password})
-        return client
-    return client_for
 
 
 def upload(client, xml: bytes):

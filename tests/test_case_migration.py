@@ -104,19 +104,6 @@ def test_a_completion_after_the_dry_run_is_a_conflict_and_nothing_moves(api, cas
 
 # ---- the page and the command ------------------------------------------------------------------------
 
-@pytest.fixture
-def signed_in(app, people):
-    from flask import g
-
-    @app.before_request
-    def fresh_user() -> None:  # one app context spans the test; a server gives each request its own
-        g.pop("_login_user", None)
-
-    def client_for(username: str):
-        client = app.test_client()
-        client.post("/login", data={"username": username, "password": people[username].password})
-        return client
-    return client_for
 
 
 def test_the_move_page_shows_the_dry_run_and_moves_the_chosen_case(signed_in, cases, v2):

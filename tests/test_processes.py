@@ -7,25 +7,9 @@ import json
 import re
 import zipfile
 
-import pytest
-from flask import g
-
 from engine.definitions import deploy, latest_definition
 from engine.models import db
 from tests.versions import stepdown_locality_v2
-
-
-@pytest.fixture
-def signed_in(app, people):
-    @app.before_request
-    def fresh_user() -> None:  # one app context spans the test; a server gives each request its own
-        g.pop("_login_user", None)
-
-    def client_for(username: str):
-        client = app.test_client()
-        client.post("/login", data={"username": username, "password": people[username].password})
-        return client
-    return client_for
 
 
 def start(api, case_ref: str) -> int:
