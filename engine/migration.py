@@ -22,6 +22,7 @@ from engine.errors import Conflict, Invalid, NotFound
 from engine.models import Definition, Instance, db
 from engine.store import attach, definition_of, load, save
 from engine.transactions import write_operation
+from engine.versions import get_version
 from engine.workflow import ready_human_tasks, task_due_at, waiting_timers
 
 LIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
@@ -69,14 +70,6 @@ class MovePlan:
 def label(task: Task) -> str:
     spec = task.task_spec
     return f"{spec.bpmn_id} '{spec.bpmn_name}'" if spec.bpmn_name else spec.bpmn_id
-
-
-def target_definition(process_id: str, version: int) -> Definition:
-    target = db.session.execute(
-        db.select(Definition).filter_by(process_id=process_id, version=version)).scalar_one_or_none()
-    if target is None:
-        raise NotFound(f"{process_id} has no version {version}")
-    return target
 
 
 def running_cases(process_id: str, target: Definition, case_ref: str | None = None) -> list[Instance]:
@@ -184,7 +177,7 @@ def dry_run(instance: Instance, target: Definition) -> MovePlan:
 
 
 def dry_run_all(process_id: str, version: int, case_ref: str | None = None) -> list[MovePlan]:
-    target = target_definition(process_id, version)
+    target = get_version(process_id, version)
     return [dry_run(instance, target) for instance in running_cases(process_id, target, case_ref)]
 
 
@@ -195,7 +188,7 @@ def move_case(instance_id: int, version: int, actor: str, expected_revision: int
     instance = db.session.get(Instance, instance_id)
     if instance is None:
         raise NotFound("There is no such case instance")
-    target = target_definition(instance.process_id, version)
+    target = get_version(instance.process_id, version)
     if instance.status != "running" or instance.definition_id == target.id:
         raise Conflict(f"Case {instance.case_ref} is not a running case on another version")
     loaded = load(instance, actor)
