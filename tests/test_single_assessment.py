@@ -426,7 +426,8 @@ def test_a_visit_recorded_before_the_notified_date_needs_a_reason(case):
     assert "given notice of" in refused["visit_brought_forward_reason"]
     assert snapshot(case) == before and case.steps == ["A07"]
     reason = "Mum asked for Friday; Lee Hart (COG) agreed and attended."
-    done = case.complete("A07", "sw", held(visit_date="2025-04-25", visit_brought_forward_reason=reason))
+    done = case.complete("A07", "sw", held(visit_date="2025-04-25", consent=dict(CONSENT, date="2025-04-25"),
+                                           visit_brought_forward_reason=reason))
     assert done["overrides"] == [{"rule": "T15", "reason": reason}]
     assert case.steps == ["A08"]
     completed = [e.detail for e in case.history("task_completed") if e.bpmn_id == "A07"]
@@ -436,7 +437,7 @@ def test_a_visit_recorded_before_the_notified_date_needs_a_reason(case):
 def test_a_visit_on_or_after_the_notified_date_needs_no_reason(case):
     to_visit(case)
     case.at("2025-04-29T15:00:00+01:00")
-    done = case.complete("A07", "sw", held(visit_date="2025-04-29"))
+    done = case.complete("A07", "sw", held(visit_date="2025-04-29", consent=dict(CONSENT, date="2025-04-29")))
     assert done["overrides"] == [] and case.steps == ["A08"]
 
 

@@ -14,7 +14,7 @@ from engine.calendar import local_iso
 from engine.errors import Forbidden, Invalid
 from engine.models import Definition, Instance, Notification, User, db
 from engine.worklist import Filters, page
-from web.inputs import int_arg, json_body
+from web.inputs import MAX_ID, int_arg, json_body
 from web.presenters import instance_detail, instance_summary, task_json
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -109,7 +109,7 @@ def raise_event(instance_id: int) -> Any:
 def list_tasks() -> Any:
     args = request.args
     filters = Filters(mine=args.get("mine") == "1", lane=args.get("lane") or None, overdue=args.get("overdue") == "1",
-                      case_ref=args.get("case_ref") or None, instance_id=int_arg("instance", None),
+                      case_ref=args.get("case_ref") or None, instance_id=int_arg("instance", None, high=MAX_ID),
                       page=int_arg("page", 1, high=MAX_PAGE), per_page=min(int_arg("per_page", 50) or 50, 200))
     return jsonify(tasks=[task_json(t) for t in page(db.session, g.actor, filters)])
 
@@ -153,7 +153,7 @@ def complete(task_id: str) -> Any:
 @token_required
 def notifications() -> Any:
     query = db.select(Notification).filter_by(recipient=g.actor.username).order_by(Notification.id)
-    instance_id = int_arg("instance", None)
+    instance_id = int_arg("instance", None, high=MAX_ID)
     if instance_id is not None:
         query = query.filter_by(instance_id=instance_id)
     return jsonify(notifications=[{

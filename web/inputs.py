@@ -12,11 +12,12 @@ from typing import Any
 from flask import Flask, request
 from werkzeug.datastructures import MultiDict
 
-from engine.errors import Invalid
+from engine.errors import Invalid, NotFound
 
 MAX_INT = 2**63 - 1
 MIN_INT = -(2**63)
 MAX_DEPTH = 32
+MAX_ID = 2**31 - 1  # the Integer primary keys
 # A JSON string (with the colon that makes it a key), or a bracket: enough to follow nesting unparsed.
 TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"\s*:?|[\[\]{}]')
 
@@ -134,10 +135,13 @@ def url_value_problem(value: Any) -> str | None:
 
 
 def check_url_values(endpoint: str | None, values: dict[str, Any] | None) -> None:
-    """Ids in the URL: the int converter takes any length of digits, the database does not."""
+    """Ids in the URL: the int converter takes any length of digits, the database does not. An id past the
+    id columns' range (32-bit on PostgreSQL) names nothing that can exist: not found, without a query."""
     errors = {name: problem for name, value in (values or {}).items() if (problem := url_value_problem(value))}
     if errors:
         raise Invalid("The address holds a value that cannot be looked up", errors)
+    if any(isinstance(v, int) and not isinstance(v, bool) and v > MAX_ID for v in (values or {}).values()):
+        raise NotFound("There is no such record")
 
 
 def register(app: Flask) -> None:

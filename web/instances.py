@@ -12,7 +12,7 @@ from engine.errors import Forbidden, Invalid, NotFound
 from engine.models import Definition, Notification, db, utcnow
 from web.auth import actor
 from web.formfields import build, error_links, parse
-from web.inputs import int_arg
+from web.inputs import MAX_ID, int_arg
 from web.presenters import EVENT_LABELS, data_rows, diagram_state, instance_detail, step_names
 from web.worklist import users_for_forms
 
@@ -115,7 +115,7 @@ def mark_read() -> Any:
     """Mark one notification read (the form's `id`), or all of this person's."""
     query = db.update(Notification).where(Notification.recipient == actor().username,
                                           Notification.read_at.is_(None))
-    one = int_arg("id", None, source=request.form)
+    one = int_arg("id", None, high=MAX_ID, source=request.form)
     if one is not None:
         query = query.where(Notification.id == one)
     db.session.execute(query.values(read_at=utcnow()))
