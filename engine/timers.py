@@ -5,12 +5,13 @@ import logging
 import threading
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine import runtime
-from engine.errors import Conflict
+from engine.errors import Conflict, StepFailed
 from engine.mailer import SmtpSettings, send_pending
-from engine.models import Instance, as_utc, db, utcnow
+from engine.models import Event, Instance, as_utc, db, utcnow
+from engine.transactions import write_operation
 
 log = logging.getLogger(__name__)
 BATCH = 100
@@ -40,7 +41,24 @@ def run_due(limit: int = BATCH) -> int:
             advanced += 1
         except Conflict:
             db.session.rollback()  # a user saved the same case meanwhile; the next sweep sees it again
+        except StepFailed as exc:
+            mark_failed(instance_id, exc.message)
+        except Exception:  # a fault outside the diagram (the database, a bug): log it, move on to the next case
+            log.exception("timer sweep: instance %s could not be advanced", instance_id)
+            db.session.rollback()
     return advanced
+
+
+@write_operation
+def mark_failed(instance_id: int, reason: str) -> None:
+    """A case whose diagram cannot run is set aside (status error) with the reason in its history, so the
+    sweep does not meet it again and every other case's timers still fire."""
+    db.session.execute(update(Instance).where(Instance.id == instance_id, Instance.status == "running")
+                       .values(status="error", next_timer_at=None, updated_at=utcnow())
+                       .execution_options(synchronize_session=False))
+    db.session.add(Event(instance_id=instance_id, at=utcnow(), type="step_failed", actor=None,
+                         detail={"reason": reason}))
+    log.warning("timer sweep: instance %s set aside: %s", instance_id, reason)
 
 
 def seconds_to_next(max_wait: float) -> float:

@@ -114,6 +114,9 @@ def lint(path: str) -> None:
         except definitions.DefinitionError as exc:
             failed = True
             click.echo(f"{file.name}: " + "; ".join(exc.problems), err=True)
+        except (OSError, RecursionError, MemoryError, ValueError) as exc:  # a report, never a traceback
+            failed = True
+            click.echo(f"{file.name}: cannot be checked: {type(exc).__name__}: {exc}", err=True)
     sys.exit(1 if failed else 0)
 
 
