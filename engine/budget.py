@@ -14,13 +14,14 @@ import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from types import FrameType
-from typing import Any
+from types import FrameType, TracebackType
+from typing import Any, Self
 
 from engine.settings import get_settings
 
-# The file name scripts are compiled under, so the tracer follows their frames and nothing else.
-SCRIPT_FILENAME = "<stepwise script>"
+# The file name scripts are compiled under, so the tracer follows their frames; SpiffWorkflow finds a
+# failing script's line by this same name.
+SCRIPT_FILENAME = "<string>"
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 # How many traced lines pass between two memory readings (a reading is a small /proc read).
 MEMORY_EVERY = 16
@@ -80,7 +81,7 @@ class Budget:
         self.lines = 0
         self.spent: str | None = None
 
-    def __enter__(self) -> Budget:
+    def __enter__(self) -> Self:
         self.previous_budget, Budget.active = Budget.active, self
         self.previous_trace = sys.gettrace()
         self.deadline = time.monotonic() + self.limits.seconds
@@ -88,7 +89,8 @@ class Budget:
         sys.settrace(self._call)
         return self
 
-    def __exit__(self, kind: type | None, exc: BaseException | None, tb: Any) -> None:
+    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
         sys.settrace(self.previous_trace)
         Budget.active = self.previous_budget
         if isinstance(exc, _Exhausted):
@@ -266,8 +268,9 @@ def _growing(target: list | set, name: str) -> Callable[[Iterable], None]:
     return grow
 
 
-# Text methods a script may not call at all: their width comes from a value (`'{:>99999999}'.format`).
-BLOCKED_TEXT_METHODS = frozenset({"format", "format_map", "expandtabs"})
+# Text methods a script may not call: their width comes from a value (`'{x:>99999999}'.format_map`).
+# RestrictedPython refuses str.format itself.
+BLOCKED_TEXT_METHODS = frozenset({"format_map", "expandtabs"})
 PADDING = frozenset({"center", "ljust", "rjust", "zfill"})
 
 

@@ -16,7 +16,6 @@ from flask import g
 from engine import forms
 from engine.budget import ScriptLimitError
 from engine.definitions import DefinitionError, deploy
-from engine.errors import StepFailed
 from engine.models import Event, Instance, db
 from engine.scripting import RestrictedEnvironment, check_source
 from engine.settings import configure
@@ -111,13 +110,13 @@ def test_a_constant_bomb_is_refused_at_compile_time(source, message):
 @pytest.mark.parametrize("source, message", [
     ("try:\n    x = 1\nfinally:\n    y = 2", "finally"),
     ("try:\n    x = 1\nexcept:\n    y = 2", "bare except"),
-    ("x = '{:>99999999}'.format(1)", None),
+    ("x = '{x:>99999999}'.format_map({'x': 1})", None),
 ])
 def test_what_would_let_a_script_outrun_its_budget_is_refused(app, source, message):
     if message:
         assert any(message in e for e in check_source(source, "exec"))
     else:
-        with pytest.raises(ScriptLimitError, match="format"):
+        with pytest.raises(ScriptLimitError, match="format_map"):
             run(source)
 
 
