@@ -75,15 +75,21 @@ def seconds_to_next(max_wait: float) -> float:
 
 
 class TimerWorker:
-    """Sweeps until stopped, waking for the soonest timer or at least every max_wait seconds."""
+    """Sweeps until stopped, waking for the soonest timer or at least every max_wait seconds.
 
-    def __init__(self, app, max_wait: float = 0.5) -> None:
+    E-mail is sent from a loop of its own, in its own thread: an SMTP server that stops answering holds
+    that loop (up to the socket time-out, per try), never the timers."""
+
+    def __init__(self, app, max_wait: float = 0.5, mail_wait: float = 2.0) -> None:
         self.app = app
         self.smtp = SmtpSettings.from_config(app.config.get("SMTP"))
         self.max_wait = max_wait
+        self.mail_wait = mail_wait
         self.stop_event = threading.Event()
 
     def run(self) -> None:
+        if self.smtp is not None:
+            threading.Thread(target=self.mail_loop, name="stepwise-mail", daemon=True).start()
         while not self.stop_event.is_set():
             with self.app.app_context():
                 wait = self.sweep_once()
@@ -93,12 +99,25 @@ class TimerWorker:
         try:
             while run_due() == BATCH:
                 pass
-            send_pending(self.smtp)
             return seconds_to_next(self.max_wait)
         except Exception:  # a broken instance must not stop every other case's timers
             log.exception("timer sweep failed")
             db.session.rollback()
             return self.max_wait
+
+    def mail_loop(self) -> None:
+        while not self.stop_event.is_set():
+            with self.app.app_context():
+                self.send_once()
+            self.stop_event.wait(self.mail_wait)
+
+    def send_once(self) -> int:
+        try:
+            return send_pending(self.smtp)
+        except Exception:  # an SMTP server that refuses or times out: the claims lapse, the next loop retries
+            log.exception("sending e-mail failed")
+            db.session.rollback()
+            return 0
 
     def start_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, name="stepwise-timers", daemon=True)
