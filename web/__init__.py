@@ -48,7 +48,9 @@ def smtp_from_env() -> dict | None:
         return None
     return {"host": os.environ["SMTP_HOST"], "port": int(os.environ.get("SMTP_PORT", "25")),
             "security": os.environ.get("SMTP_SECURITY", "none"), "username": os.environ.get("SMTP_USERNAME"),
-            "password": os.environ.get("SMTP_PASSWORD"), "sender": os.environ.get("SMTP_SENDER", "stepwise@localhost")}
+            "password": os.environ.get("SMTP_PASSWORD"), "sender": os.environ.get("SMTP_SENDER", "stepwise@localhost"),
+            # Seconds one SMTP exchange may wait before the sender gives up and tries again later.
+            "timeout": float(os.environ.get("SMTP_TIMEOUT", "10"))}
 
 
 def secret_key(instance_path: Path) -> str:
