@@ -23,6 +23,9 @@ LANE_MANAGERS: dict[str, set[str]] = {
     "svc_mgr": set(),
 }
 OVERSIGHT_ROLES = {"manager", "admin"}
+# Who may list the deployed diagrams, on the Definitions page and in the API alike.
+DEFINITION_READERS = ("analyst", "admin", "manager")
+DEFINITION_DEPLOYERS = ("analyst", "admin")
 
 
 @dataclass(frozen=True)

@@ -104,9 +104,9 @@ def load_forms(tree: etree._ElementTree, forms_dir: Path, process_id: str) -> di
             missing.append(f"form {name} is missing")
             continue
         try:
-            forms[name] = json.loads(path.read_text())
-        except json.JSONDecodeError as exc:
-            missing.append(f"form {name} is not valid JSON: {exc}")
+            forms[name] = parse_form(name, path.read_bytes())
+        except DefinitionError as exc:
+            missing += exc.problems
     if missing:
         raise DefinitionError(missing)
     return forms
@@ -241,11 +241,17 @@ def deploy_upload(xml: bytes, uploaded: dict[str, bytes], deployed_by: str | Non
     latest = latest_definition(process_id)
     forms = dict(latest.forms) if latest else {}
     for name, raw in uploaded.items():
-        try:
-            forms[name] = json.loads(raw)
-        except json.JSONDecodeError as exc:
-            raise DefinitionError([f"form {name} is not valid JSON: {exc}"]) from exc
+        forms[name] = parse_form(name, raw)
     return deploy(xml, forms, deployed_by)
+
+
+def parse_form(name: str, raw: bytes) -> dict:
+    try:
+        return json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise DefinitionError([f"form {name} is not valid JSON: {exc}"]) from exc
+    except RecursionError as exc:
+        raise DefinitionError([f"form {name} is nested too deeply to read"]) from exc
 
 
 def latest_definition(process_id: str) -> Definition | None:

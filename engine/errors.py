@@ -25,3 +25,9 @@ class NotFound(StepwiseError):
 
 class Conflict(StepwiseError):
     status = 409
+
+
+class StepFailed(StepwiseError):
+    """A step of the diagram or form could not run (a script error, or one stopped by its budget): the
+    process, not the request, is at fault, and nothing was saved."""
+    status = 422

@@ -3,15 +3,20 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any, NoReturn
 
-from jsonschema import Draft202012Validator, FormatChecker
+import re2
+from jsonschema import Draft202012Validator, FormatChecker, validators
 from jsonschema.exceptions import ValidationError
 from referencing import Registry
 from referencing.exceptions import NoSuchResource, Unresolvable
 
+from engine.budget import ScriptLimitError
+from engine.errors import StepFailed
 from engine.scripting import SCRIPT_HELPERS, RestrictedEnvironment
 
 FORMATS = FormatChecker()
@@ -21,12 +26,55 @@ log = logging.getLogger(__name__)
 _ENV = RestrictedEnvironment()
 
 
+def evaluate(where: str, expression: str, namespace: dict) -> Any:
+    """A form expression, stopped with the form element named if it runs past its budget."""
+    try:
+        return _ENV.evaluate(expression, dict(namespace))
+    except ScriptLimitError as exc:
+        raise StepFailed(f"This form's {where} was stopped: {exc}", {"_form": str(exc)}) from exc
+
+
 def _retrieve_nothing(uri: str) -> NoReturn:
     raise NoSuchResource(ref=uri)
 
 
 # A form may only refer into itself: jsonschema would otherwise fetch file:// and http:// references.
 LOCAL_ONLY = Registry(retrieve=_retrieve_nothing)
+
+
+# ---- patterns: matched in linear time (RE2), since `^(a|a)*$` takes Python's `re` minutes on 30 characters
+
+RE2_OPTIONS = re2.Options()
+RE2_OPTIONS.log_errors = False
+
+
+@lru_cache(maxsize=1024)
+def linear_pattern(pattern: str) -> Any:
+    """The RE2 form of a pattern; raises re2.error for one RE2 cannot run (a backreference, a lookaround)."""
+    return re2.compile(pattern, RE2_OPTIONS)
+
+
+def pattern_problem(pattern: Any) -> str | None:
+    if not isinstance(pattern, str):
+        return "a pattern must be text"
+    try:
+        linear_pattern(pattern)
+    except re2.error as exc:
+        return f"the pattern {pattern!r} cannot be matched in linear time ({exc})"
+    return None
+
+
+def _pattern(validator: Any, pattern: str, instance: Any, schema: dict) -> Iterator[ValidationError]:
+    if not validator.is_type(instance, "string"):
+        return
+    problem = pattern_problem(pattern)
+    if problem:  # a version deployed before patterns were checked
+        yield ValidationError(f"this field cannot be checked: {problem}")
+    elif not linear_pattern(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+FormValidator = validators.extend(Draft202012Validator, {"pattern": _pattern})
 
 
 @FORMATS.checks("date", raises=ValueError)
@@ -98,7 +146,7 @@ def friendly(error: ValidationError, prop: dict, name: str) -> str:
 
 def schema_errors(schema: dict, data: dict) -> dict[str, str]:
     errors: dict[str, str] = {}
-    validator = Draft202012Validator(schema, format_checker=FORMATS, registry=LOCAL_ONLY)
+    validator = FormValidator(schema, format_checker=FORMATS, registry=LOCAL_ONLY)
     try:
         found = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
     except Unresolvable:  # a version deployed before references outside the form were refused
@@ -136,7 +184,7 @@ def computed(schema: dict, context: dict) -> dict[str, Any]:
     namespace = {k: v for k, v in context.items() if k not in SCRIPT_HELPERS}
     for name, expression in (schema.get("x-computed") or {}).items():
         try:
-            values[name] = _ENV.evaluate(expression, dict(namespace))
+            values[name] = evaluate(f"computed value {name}", expression, namespace)
         except RULE_ERRORS:  # an input not yet known: the value is simply not shown
             values[name] = None
         namespace[name] = values[name]
@@ -168,14 +216,14 @@ def interpolated(message: str, namespace: dict) -> str:
     enforces ("on or after {long_date(earliest_joint_visit_date)}")."""
     def value(match: re.Match) -> str:
         try:
-            return str(_ENV.evaluate(match.group(1), dict(namespace)))
+            return str(evaluate("rule message", match.group(1), namespace))
         except RULE_ERRORS:
             return "(not known yet)"
     return PLACEHOLDER.sub(value, message)
 
 
 def evaluate_rule(rule: dict, namespace: dict) -> bool:
-    return bool(_ENV.evaluate(rule["when"], dict(namespace)))
+    return bool(evaluate(f"rule on {rule.get('field', 'the form')}", rule["when"], namespace))
 
 
 def apply_rules(schema: dict, data: dict, context: dict, result: FormResult) -> None:
@@ -219,9 +267,9 @@ def validate(schema: dict, submitted: Any, context: dict, username: str,
     return result
 
 
-def derived_default(prop: dict, namespace: dict) -> Any:
+def derived_default(prop: dict, namespace: dict, name: str = "a field") -> Any:
     try:
-        return _ENV.evaluate(prop["x-default"], dict(namespace))
+        return evaluate(f"default of {name}", prop["x-default"], namespace)
     except RULE_ERRORS:  # a default is a convenience; a missing input must not break the form
         log.debug("no default for %s", prop.get("title"))
         return None
@@ -234,7 +282,7 @@ def defaults(schema: dict, context: dict) -> dict[str, Any]:
     values = {}
     namespace = {k: v for k, v in context.items() if k not in SCRIPT_HELPERS}
     for name, prop in (schema.get("properties") or {}).items():
-        derived = derived_default(prop, namespace) if "x-default" in prop else None
+        derived = derived_default(prop, namespace, name) if "x-default" in prop else None
         if derived is not None:
             values[name] = derived
         elif context.get(name) is not None:

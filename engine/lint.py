@@ -6,9 +6,10 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from jsonschema.exceptions import SchemaError
 from lxml import etree
 
-from engine.forms import PLACEHOLDER
+from engine.forms import PLACEHOLDER, FormValidator, pattern_problem
 from engine.scripting import check_source, is_reserved
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
@@ -18,6 +19,8 @@ XINCLUDE = ("http://www.w3.org/2001/XInclude", "http://www.w3.org/2003/XInclude"
 REFERENCE_KEYWORDS = ("$ref", "$dynamicRef", "$recursiveRef")
 # A form is named by a plain file name in processes/forms/, never a path to somewhere else.
 FORM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\.json")
+# Deeper than any real form; deeper still, and checking it would exhaust Python's stack.
+MAX_FORM_DEPTH = 32
 KNOWN_OPERATORS = {"send_notification", "close_case", "transfer_record", "create_contact", "lookup_cog_team"}
 
 
@@ -183,12 +186,56 @@ def lint_forms(forms: dict[str, dict]) -> list[str]:
         if not isinstance(schema, dict):
             problems.append(f"form {name}: a form must be a JSON object")
             continue
+        if nesting(schema) > MAX_FORM_DEPTH:
+            problems.append(f"form {name}: nested more than {MAX_FORM_DEPTH} levels deep")
+            continue
+        schema_problems = lint_schema(name, schema)
+        if schema_problems:
+            problems += schema_problems
+            continue
         problems += lint_references(name, schema)
         for field in (schema.get("properties") or {}):
             if is_reserved(field):
                 problems.append(f"{name}: field '{field}' uses a reserved name")
         problems += lint_form_expressions(name, schema)
     return problems
+
+
+def nesting(node: Any) -> int:
+    """How deeply a JSON value nests, counted without recursion."""
+    deepest, stack = 0, [(node, 1)]
+    while stack and deepest <= MAX_FORM_DEPTH:
+        item, level = stack.pop()
+        deepest = max(deepest, level)
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, level + 1) for child in children)
+    return deepest
+
+
+def lint_schema(name: str, schema: dict) -> list[str]:
+    """A form is a valid JSON Schema whose patterns run in linear time."""
+    try:
+        FormValidator.check_schema(schema)
+    except SchemaError as exc:
+        where = json_pointer(list(exc.absolute_path)) or "/"
+        return [f"form {name}: not a valid JSON Schema at {where}: {exc.message}"]
+    problems = [f"form {name}: {pointer}: {problem}" for pointer, pattern in keyword_values(schema, "pattern", [])
+                if (problem := pattern_problem(pattern))]
+    problems += [f"form {name}: {pointer}: patternProperties is not supported; name each field"
+                 for pointer, _ in keyword_values(schema, "patternProperties", [])]
+    return problems
+
+
+def keyword_values(node: Any, keyword: str, path: list[str | int]) -> Iterator[tuple[str, Any]]:
+    """Each value of a schema keyword, with its JSON pointer (a property named like the keyword is not one)."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == keyword and path[-1:] != ["properties"]:
+                yield json_pointer([*path, key]), value
+            yield from keyword_values(value, keyword, [*path, key])
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from keyword_values(value, keyword, [*path, index])
 
 
 def lint_form_expressions(name: str, schema: dict) -> list[str]:

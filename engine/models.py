@@ -165,6 +165,17 @@ class HumanTask(db.Model):
     completed_by: Mapped[str | None] = mapped_column(String(80))
 
 
+class SignInThrottle(db.Model):
+    """Failed sign-ins counted per key ("pair:<user> <address>", "address:<address>", "account:<user>") in a
+    window, with the back-off they earned: in the database, so every worker shares it and a restart keeps it."""
+
+    __tablename__ = "sign_in_throttle"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    window_started: Mapped[datetime] = mapped_column(UTCDateTime())
+    blocked_until: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
 class Event(db.Model):
     """Append-only history: who did what to which case, and when."""
 

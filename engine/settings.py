@@ -66,6 +66,10 @@ def default_settings() -> dict[str, Any]:
         "meeting_recording_grace_wd": 2,
         # Case data a finished instance leaves on its case for later processes of the same case to find.
         "case_facts": ["de_escalation_date", "sa_ref", "step_down_date", "case_responsibility"],
+        # The budget of every diagram script, condition and form expression (engine/budget.py): steps
+        # (bytecode instructions), seconds, memory growth, items in one value, bits in one number.
+        "scripts": {"max_lines": 500_000, "max_seconds": 2.0, "max_memory_mb": 256, "max_size": 1_000_000,
+                    "max_int_bits": 65_536},
         # Each authority's COG teams by the postcode districts they cover (lookup_cog_team).
         "cog_teams": {
             "cog_north": ["BS32", "BS34", "BS35", "BS36"],

@@ -5,12 +5,13 @@ import logging
 import threading
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from engine import runtime
-from engine.errors import Conflict
+from engine.errors import Conflict, StepFailed
 from engine.mailer import SmtpSettings, send_pending
-from engine.models import Instance, as_utc, db, utcnow
+from engine.models import Event, Instance, as_utc, db, utcnow
+from engine.transactions import write_operation
 
 log = logging.getLogger(__name__)
 BATCH = 100
@@ -40,7 +41,24 @@ def run_due(limit: int = BATCH) -> int:
             advanced += 1
         except Conflict:
             db.session.rollback()  # a user saved the same case meanwhile; the next sweep sees it again
+        except StepFailed as exc:
+            mark_failed(instance_id, exc.message)
+        except Exception:  # a fault outside the diagram (the database, a bug): log it, move on to the next case
+            log.exception("timer sweep: instance %s could not be advanced", instance_id)
+            db.session.rollback()
     return advanced
+
+
+@write_operation
+def mark_failed(instance_id: int, reason: str) -> None:
+    """A case whose diagram cannot run is set aside (status error) with the reason in its history, so the
+    sweep does not meet it again and every other case's timers still fire."""
+    db.session.execute(update(Instance).where(Instance.id == instance_id, Instance.status == "running")
+                       .values(status="error", next_timer_at=None, updated_at=utcnow())
+                       .execution_options(synchronize_session=False))
+    db.session.add(Event(instance_id=instance_id, at=utcnow(), type="step_failed", actor=None,
+                         detail={"reason": reason}))
+    log.warning("timer sweep: instance %s set aside: %s", instance_id, reason)
 
 
 def seconds_to_next(max_wait: float) -> float:
@@ -57,15 +75,21 @@ def seconds_to_next(max_wait: float) -> float:
 
 
 class TimerWorker:
-    """Sweeps until stopped, waking for the soonest timer or at least every max_wait seconds."""
+    """Sweeps until stopped, waking for the soonest timer or at least every max_wait seconds.
 
-    def __init__(self, app, max_wait: float = 0.5) -> None:
+    E-mail is sent from a loop of its own, in its own thread: an SMTP server that stops answering holds
+    that loop (up to the socket time-out, per try), never the timers."""
+
+    def __init__(self, app, max_wait: float = 0.5, mail_wait: float = 2.0) -> None:
         self.app = app
         self.smtp = SmtpSettings.from_config(app.config.get("SMTP"))
         self.max_wait = max_wait
+        self.mail_wait = mail_wait
         self.stop_event = threading.Event()
 
     def run(self) -> None:
+        if self.smtp is not None:
+            threading.Thread(target=self.mail_loop, name="stepwise-mail", daemon=True).start()
         while not self.stop_event.is_set():
             with self.app.app_context():
                 wait = self.sweep_once()
@@ -75,12 +99,25 @@ class TimerWorker:
         try:
             while run_due() == BATCH:
                 pass
-            send_pending(self.smtp)
             return seconds_to_next(self.max_wait)
         except Exception:  # a broken instance must not stop every other case's timers
             log.exception("timer sweep failed")
             db.session.rollback()
             return self.max_wait
+
+    def mail_loop(self) -> None:
+        while not self.stop_event.is_set():
+            with self.app.app_context():
+                self.send_once()
+            self.stop_event.wait(self.mail_wait)
+
+    def send_once(self) -> int:
+        try:
+            return send_pending(self.smtp)
+        except Exception:  # an SMTP server that refuses or times out: the claims lapse, the next loop retries
+            log.exception("sending e-mail failed")
+            db.session.rollback()
+            return 0
 
     def start_thread(self) -> threading.Thread:
         thread = threading.Thread(target=self.run, name="stepwise-timers", daemon=True)

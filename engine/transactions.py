@@ -7,11 +7,13 @@ from contextvars import ContextVar
 from functools import wraps
 from typing import Any, TypeVar
 
+from SpiffWorkflow.exceptions import WorkflowException
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from engine.errors import Conflict
+from engine.budget import ScriptLimitError
+from engine.errors import Conflict, StepFailed
 from engine.models import db
 
 _writing: ContextVar[bool] = ContextVar("_writing", default=False)
@@ -34,6 +36,9 @@ def write_operation(fn: F) -> F:
         except IntegrityError as exc:
             db.session.rollback()
             raise Conflict("Someone else changed this case at the same time. Reload and try again.") from exc
+        except WorkflowException as exc:
+            db.session.rollback()
+            raise StepFailed(failure_reason(exc)) from exc
         except BaseException:
             db.session.rollback()
             raise
@@ -41,6 +46,16 @@ def write_operation(fn: F) -> F:
             _writing.reset(token)
 
     return wrapper  # type: ignore[return-value]
+
+
+def failure_reason(exc: WorkflowException) -> str:
+    """Which element failed and why, in the words a person reads in the case history."""
+    spec = getattr(exc, "task_spec", None)
+    element = getattr(spec, "bpmn_id", None) or getattr(spec, "name", None) or "a step"
+    cause = exc.__cause__ or exc.__context__
+    if isinstance(cause, ScriptLimitError):
+        return f"{element} was stopped: {cause}"
+    return f"{element} failed: {exc}"
 
 
 def configure_sqlite(engine: Engine) -> None:

@@ -32,7 +32,6 @@ from tests.browser import (
 )
 from tests.conftest import Api, Person
 from tests.walk import Case
-from web.auth import throttle
 from web.cli import issue_token, upsert_user
 
 pytestmark = pytest.mark.browser
@@ -65,7 +64,6 @@ def api(app, clock) -> Api:
         people[role] = Person(role, issue_token(user), f"pw-{role}")
     deploy_file(ROOT / "processes" / "stepdown_locality.bpmn", "test")
     db.session.commit()
-    throttle.failures.clear()
     return Api(app.test_client(), people)
 
 

@@ -15,7 +15,6 @@ from engine import runtime
 from engine.access import Actor
 from engine.definitions import deploy_file
 from engine.models import HumanTask, Instance, InstanceChild, db
-from web.auth import throttle
 
 FIXTURES = Path(__file__).parent / "fixtures"
 MINI = FIXTURES / "mini.bpmn"
@@ -26,7 +25,6 @@ def site(app, people):
     app.config["WTF_CSRF_ENABLED"] = True
     deploy_file(MINI, "ana")
     db.session.commit()
-    throttle.failures.clear()
     # The fixture keeps one app context open for database checks, so requests share its `g`; a real
     # server gives each request a fresh one. Forget the per-request user and CSRF token, as it would.
     @app.before_request

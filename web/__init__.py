@@ -5,7 +5,7 @@ import os
 import secrets
 from pathlib import Path
 
-from flask import Flask
+from flask import Flask, Response, request
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_wtf.csrf import CSRFProtect
@@ -29,6 +29,12 @@ def default_config(instance_path: Path) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "PERMANENT_SESSION_LIFETIME": 8 * 3600,  # the absolute lifetime of a sign-in, however active
         "SESSION_IDLE_MINUTES": 30,
+        # Served over HTTPS (directly or behind a proxy that says so): the session cookie is Secure and
+        # every answer carries HSTS. A request that arrives over HTTPS gets HSTS either way.
+        "HTTPS": os.environ.get("STEPWISE_HTTPS", "").lower() in ("1", "true", "yes"),
+        "HSTS_SECONDS": 31_536_000,
+        # How many reverse proxies stand in front (their X-Forwarded-For/-Proto/-Host are believed): 0 = none.
+        "PROXY_COUNT": int(os.environ.get("STEPWISE_PROXY_COUNT", "0") or 0),
         "PROCESSES_DIR": str(ROOT / "processes"),
         "TIMER_THREAD": False,
         "SMTP": smtp_from_env(),
@@ -42,7 +48,9 @@ def smtp_from_env() -> dict | None:
         return None
     return {"host": os.environ["SMTP_HOST"], "port": int(os.environ.get("SMTP_PORT", "25")),
             "security": os.environ.get("SMTP_SECURITY", "none"), "username": os.environ.get("SMTP_USERNAME"),
-            "password": os.environ.get("SMTP_PASSWORD"), "sender": os.environ.get("SMTP_SENDER", "stepwise@localhost")}
+            "password": os.environ.get("SMTP_PASSWORD"), "sender": os.environ.get("SMTP_SENDER", "stepwise@localhost"),
+            # Seconds one SMTP exchange may wait before the sender gives up and tries again later.
+            "timeout": float(os.environ.get("SMTP_TIMEOUT", "10"))}
 
 
 def secret_key(instance_path: Path) -> str:
@@ -51,7 +59,12 @@ def secret_key(instance_path: Path) -> str:
         return os.environ["SECRET_KEY"]
     path = instance_path / "secret_key"
     if not path.exists():
-        path.write_text(secrets.token_hex(32))
+        # Created readable by its owner only: whoever reads it can sign in as anyone.
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(descriptor, "w") as key_file:
+            key_file.write(secrets.token_hex(32))
+    elif path.stat().st_mode & 0o077:
+        path.chmod(0o600)
     return path.read_text().strip()
 
 
@@ -63,10 +76,30 @@ def create_app(config: dict | None = None) -> Flask:
     if not app.config.get("SECRET_KEY"):
         app.config["SECRET_KEY"] = secret_key(Path(app.instance_path))
     settings.configure(app.config["STEPWISE_SETTINGS"])
+    init_transport(app)
     init_database(app)
     init_auth(app)
     register(app)
     return app
+
+
+def init_transport(app: Flask) -> None:
+    if app.config["HTTPS"]:
+        app.config["SESSION_COOKIE_SECURE"] = True
+    proxies = app.config["PROXY_COUNT"]
+    if proxies:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)
+
+    @app.after_request
+    def security_headers(response: Response) -> Response:
+        # Pages and API answers hold case data: no browser or proxy may keep a copy. Static assets may.
+        if not request.path.startswith(app.static_url_path + "/"):
+            response.headers["Cache-Control"] = "no-store"
+        if app.config["HTTPS"] or request.is_secure:
+            response.headers["Strict-Transport-Security"] = f"max-age={app.config['HSTS_SECONDS']}"
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        return response
 
 
 def init_database(app: Flask) -> None:

@@ -7,6 +7,7 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from engine import definitions
+from engine.access import DEFINITION_DEPLOYERS, DEFINITION_READERS
 from engine.models import Definition, db
 from web.auth import roles_required
 
@@ -14,14 +15,14 @@ bp = Blueprint("admin", __name__, url_prefix="/definitions")
 
 
 @bp.get("/")
-@roles_required("analyst", "admin", "manager")
+@roles_required(*DEFINITION_READERS)
 def index() -> Any:
     rows = db.session.execute(db.select(Definition).order_by(Definition.process_id, Definition.version.desc()))
     return render_template("definitions.html", definitions=rows.scalars().all(), problems=[])
 
 
 @bp.post("/")
-@roles_required("analyst", "admin")
+@roles_required(*DEFINITION_DEPLOYERS)
 def deploy() -> Any:
     upload = request.files.get("bpmn")
     if upload is None or not upload.filename:

@@ -9,7 +9,7 @@ from typing import Any
 from flask import Blueprint, g, jsonify, request
 
 from engine import definitions, family, runtime
-from engine.access import Actor
+from engine.access import DEFINITION_DEPLOYERS, DEFINITION_READERS, Actor
 from engine.calendar import local_iso
 from engine.errors import Forbidden, Invalid
 from engine.models import Definition, Instance, Notification, User, db
@@ -165,6 +165,8 @@ def notifications() -> Any:
 @bp.get("/definitions")
 @token_required
 def list_definitions() -> Any:
+    if not g.actor.roles & set(DEFINITION_READERS):
+        raise Forbidden("Only analysts, administrators and managers can list the deployed diagrams")
     rows = db.session.execute(db.select(Definition).order_by(Definition.process_id, Definition.version)).scalars()
     return jsonify(definitions=[{"process": d.process_id, "version": d.version, "sha256": d.sha256,
                                  "deployed_by": d.deployed_by, "deployed_at": local_iso(d.deployed_at)}
@@ -174,7 +176,7 @@ def list_definitions() -> Any:
 @bp.post("/definitions")
 @token_required
 def deploy() -> Any:
-    if not g.actor.roles & {"analyst", "admin"}:
+    if not g.actor.roles & set(DEFINITION_DEPLOYERS):
         raise Forbidden("Only an analyst can deploy diagrams")
     upload = request.files.get("bpmn")
     if upload is None:

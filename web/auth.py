@@ -2,26 +2,24 @@
 from __future__ import annotations
 
 import re
-import threading
-import time
-from collections import defaultdict, deque
+import secrets
 from collections.abc import Callable
-from functools import wraps
+from functools import lru_cache, wraps
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
+from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
+from engine import throttle
 from engine.access import Actor
 from engine.models import User, db, utcnow
 
 bp = Blueprint("auth", __name__)
-FAILURE_LIMIT = 5
-WINDOW_SECONDS = 300
 GENERIC_FAILURE = "The username or password is not right."
 
 
@@ -30,36 +28,18 @@ class LoginForm(FlaskForm):
     password = PasswordField("Password", validators=[DataRequired(), Length(max=200)])
 
 
-class Throttle:
-    """Failed sign-ins per username and per client address in a sliding window."""
-
-    def __init__(self) -> None:
-        self.failures: dict[str, deque] = defaultdict(deque)
-        self.lock = threading.Lock()
-
-    def blocked(self, *keys: str) -> bool:
-        now = time.monotonic()
-        with self.lock:
-            for key in keys:
-                window = self.failures[key]
-                while window and now - window[0] > WINDOW_SECONDS:
-                    window.popleft()
-                if len(window) >= FAILURE_LIMIT:
-                    return True
-        return False
-
-    def fail(self, *keys: str) -> None:
-        with self.lock:
-            for key in keys:
-                self.failures[key].append(time.monotonic())
-
-    def clear(self, *keys: str) -> None:
-        with self.lock:
-            for key in keys:
-                self.failures.pop(key, None)
+@lru_cache(maxsize=1)
+def dummy_hash() -> str:
+    """A hash to check a password against when the username is unknown, so both answers take as long."""
+    return generate_password_hash(secrets.token_hex(16))
 
 
-throttle = Throttle()
+def authenticate(username: str, password: str) -> User | None:
+    user = db.session.execute(db.select(User).filter_by(username=username)).scalar_one_or_none()
+    if user is None:
+        check_password_hash(dummy_hash(), password)
+        return None
+    return user if user.check_password(password) else None
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -68,15 +48,15 @@ def login() -> Any:
     if not form.validate_on_submit():
         return render_template("login.html", form=form, error=form.errors and GENERIC_FAILURE), (
             400 if request.method == "POST" else 200)
-    keys = (f"user:{form.username.data.lower()}", f"ip:{request.remote_addr}")
-    if throttle.blocked(*keys):
+    username, address = form.username.data, request.remote_addr or "unknown"
+    if throttle.blocked(username, address):
         return render_template("login.html", form=form,
                                error="Too many failed attempts. Wait a few minutes and try again."), 429
-    user = db.session.execute(db.select(User).filter_by(username=form.username.data)).scalar_one_or_none()
-    if user is None or not user.check_password(form.password.data):
-        throttle.fail(*keys)
+    user = authenticate(username, form.password.data)
+    if user is None:
+        throttle.record_failure(username, address)
         return render_template("login.html", form=form, error=GENERIC_FAILURE), 401
-    throttle.clear(*keys)
+    throttle.record_success(username, address)
     session.clear()  # nothing from before the sign-in carries over into the signed-in session
     session.permanent = True
     login_user(user)

@@ -37,7 +37,7 @@ def main() -> None:
 
 def register(app: Flask) -> None:
     from web.migrate_command import migrate
-    for command in (run, worker, deploy, lint, users, demo, timers, migrate):
+    for command in (run, serve, worker, deploy, lint, users, demo, timers, migrate):
         app.cli.add_command(command)
 
 
@@ -51,6 +51,22 @@ def run(host: str, port: int) -> None:
     TimerWorker(app).start_thread()
     click.echo(f"Stepwise on http://{host}:{port}/ (timer sweep running)")
     run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+@click.command()
+@click.option("--bind", help="host:port or unix:/path (STEPWISE_BIND; default 127.0.0.1:8000).")
+@click.option("--workers", type=int, help="Processes (STEPWISE_WORKERS; default 4).")
+@click.option("--threads", type=int, help="Threads per process (STEPWISE_THREADS; default 4).")
+@click.option("--timeout", type=int, help="Seconds before a stuck request's worker is replaced (default 60).")
+def serve(bind: str | None, workers: int | None, threads: int | None, timeout: int | None) -> None:
+    """Serve the app with gunicorn for production; run `stepwise worker` beside it for the timers and e-mail."""
+    from web.serve import ServeOptions
+    from web.serve import serve as run_server
+    options = ServeOptions.from_env()
+    for name, value in (("bind", bind), ("workers", workers), ("threads", threads), ("timeout", timeout)):
+        if value is not None:
+            setattr(options, name, value)
+    run_server(options)
 
 
 @click.command()
@@ -115,6 +131,9 @@ def lint(path: str) -> None:
         except definitions.DefinitionError as exc:
             failed = True
             click.echo(f"{file.name}: " + "; ".join(exc.problems), err=True)
+        except (OSError, RecursionError, MemoryError, ValueError) as exc:  # a report, never a traceback
+            failed = True
+            click.echo(f"{file.name}: cannot be checked: {type(exc).__name__}: {exc}", err=True)
     sys.exit(1 if failed else 0)
 
 

@@ -84,7 +84,7 @@ EVENT_LABELS = {
     "task_reassigned": "Reassigned", "task_completed": "Completed", "timer_fired": "Timer fired",
     "deadline_breached": "Deadline breached", "event_raised": "Change reported",
     "notification_queued": "Notification sent", "service_called": "System step ran", "case_closed": "Case closed",
-    "case_viewed": "Case opened",
+    "case_viewed": "Case opened", "step_failed": "Stopped by an error",
 }
 
 
