@@ -215,7 +215,9 @@ def test_manager_sees_the_case_on_its_diagram(page, api, clock):
 
     page.goto(f"/instances/{allocating.id}")
     diagram_ready(page)
-    due = datetime.fromisoformat(timer["due_at"]).astimezone(LONDON).strftime("%a %d %b %Y %H:%M")
+    # The deadline breaches at midnight after the due date, which the overlay gives as that date's end.
+    breach = datetime.fromisoformat(timer["due_at"]).astimezone(LONDON)
+    due = f"{(breach - timedelta(days=1)).strftime('%a %-d %b %Y')}, end of day"
     overlay = page.locator('.app-timer-overlay[data-timer="T-L16"]')
     expect(overlay).to_have_text(f"Due {due}")
     expect(shape(page, "L16")).to_have_class(re.compile(r"\bapp-step--current\b"))
