@@ -2,11 +2,11 @@
 for one reference, role titles, times in words, the change report's errors, and values no one has given."""
 from __future__ import annotations
 
-import html
 import re
 from datetime import datetime
 
 import pytest
+from markupsafe import escape
 
 from engine.definitions import latest_definition
 from engine.models import Event, Instance, db
@@ -79,7 +79,7 @@ def test_the_start_page_lists_what_each_role_may_start_in_words(app, people, dep
     client = app.test_client()
     sign_in(client, "keyworker", "pw-keyworker")
     page = client.get("/start").get_data(as_text=True)
-    assert html.escape(latest_definition("stepup_cog").name) in page and "Integrated Services Key Worker" in page
+    assert str(escape(latest_definition("stepup_cog").name)) in page and "Integrated Services Key Worker" in page
 
 
 def test_the_start_form_refuses_another_role_and_a_duplicate_keeps_what_was_typed(app, people, deployed):
