@@ -1,7 +1,12 @@
 """The wording of notifications, by template id. A diagram names the template; people read this."""
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
+
+LONDON = ZoneInfo("Europe/London")
 
 SUBJECTS: dict[str, str] = {
     "raise_yps_involvement": "Take this family to the YPS manager: consider YPS involvement",
@@ -31,9 +36,30 @@ def label(value: Any) -> str:
     return str(value).replace("_", " ") if value is not None else "—"
 
 
-def render_message(template: str, case_ref: str, data: dict[str, Any]) -> tuple[str, str]:
+def written(value: Any) -> str:
+    """A value as a person writes it: dates and instants in words (Europe/London), choices in words."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+        return date.fromisoformat(value).strftime("%a %-d %b %Y")
+    if isinstance(value, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}T[\d:.]+([+-]\d{2}:\d{2}|Z)", value):
+        return datetime.fromisoformat(value).astimezone(LONDON).strftime("%a %-d %b %Y at %H:%M")
+    if isinstance(value, list):
+        return ", ".join(written(v) for v in value)
+    return label(value)
+
+
+def render_message(template: str, case_ref: str, data: dict[str, Any], instance_id: int | None = None
+                   ) -> tuple[str, str]:
+    """A message to a person: the subject, one sentence saying what happened, the case and where to open it,
+    then what the step passed on, in words."""
     title = SUBJECTS.get(template, label(template).capitalize())
     subject = f"{title} — case {case_ref}"
-    lines = [f"{title}.", f"Case reference: {case_ref}"]
-    lines += [f"{label(key).capitalize()}: {label(value)}" for key, value in sorted(data.items())]
+    lines = [f"{title}.", "", f"Case reference: {case_ref}"]
+    if instance_id is not None:
+        lines.append(f"Open the case in Stepwise: /instances/{instance_id}")
+    details = [f"{label(key).capitalize()}: {written(value)}" for key, value in sorted(data.items())
+               if value not in (None, "", [], {})]
+    if details:
+        lines += ["", *details]
     return subject, "\n".join(lines)

@@ -11,7 +11,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import update
 
-from engine import caserecord, family, forms, serialization
+from engine import caserecord, family, forms, roles, serialization
 from engine.access import Actor, can_act, can_view_instance, manages
 from engine.calendar import local_iso
 from engine.definitions import latest_definition, parsed_definition
@@ -40,11 +40,38 @@ def users_by_role(schema: dict) -> dict[str, set[str]]:
 
 # ---- starting ---------------------------------------------------------------------------------------
 
-@write_operation
-def start_instance(process_id: str, case_ref: Any, data: Any, actor: Actor) -> Instance:
+class Duplicate(Conflict):
+    """A second running case of a process for one case reference, refused until the worker confirms it."""
+
+    def __init__(self, running: Instance, process_name: str) -> None:
+        super().__init__(f"Case {running.case_ref} already has a {process_name} in progress (case {running.id}, "
+                         f"/instances/{running.id}). Confirm that a second one is intended to start it.",
+                         {"case_ref": f"{running.case_ref} already has a {process_name} in progress",
+                          "confirm_duplicate": "true starts a second one on purpose"})
+        self.running = running
+
+
+def startable_definition(process_id: str, actor: Actor) -> Definition:
     definition = latest_definition(process_id)
     if definition is None:
         raise NotFound(f"There is no deployed process called {process_id}")
+    if not roles.may_start(actor, definition):
+        raise Forbidden(f"Your role may not start a {definition.name or process_id}")
+    return definition
+
+
+def running_duplicate(process_id: str, case_ref: Any) -> Instance | None:
+    if not isinstance(case_ref, str):
+        return None
+    return db.session.execute(db.select(Instance).filter_by(process_id=process_id, case_ref=case_ref,
+                                                            status="running").order_by(Instance.id).limit(1)
+                              ).scalar_one_or_none()
+
+
+@write_operation
+def start_instance(process_id: str, case_ref: Any, data: Any, actor: Actor, confirm_duplicate: bool = False
+                   ) -> Instance:
+    definition = startable_definition(process_id, actor)
     if isinstance(case_ref, str) and len(case_ref) > CASE_REF_LENGTH:
         raise Invalid("The case details are not complete",
                       {"case_ref": f"Case reference must be at most {CASE_REF_LENGTH} characters"})
@@ -55,8 +82,11 @@ def start_instance(process_id: str, case_ref: Any, data: Any, actor: Actor) -> I
     errors = {**result.errors, **family.child_errors(data)}
     if not isinstance(data, dict) or errors:
         raise Invalid("The case details are not complete", errors or {"data": "must be an object"})
+    running = running_duplicate(process_id, case_ref)
+    if running is not None and not confirm_duplicate:
+        raise Duplicate(running, definition.name or process_id)
     start_data = with_child_ids(result.data)
-    return create_instance(definition, start_data, actor)
+    return create_instance(definition, start_data, actor, duplicate_of=running.id if running else None)
 
 
 def facts_for(schema: dict, case_ref: Any, data: Any = None) -> dict:
@@ -76,7 +106,7 @@ def with_child_ids(data: dict) -> dict:
     return {**data, "children": children} if children else data
 
 
-def create_instance(definition: Definition, data: dict, actor: Actor) -> Instance:
+def create_instance(definition: Definition, data: dict, actor: Actor, duplicate_of: int | None = None) -> Instance:
     parsed = parsed_definition(definition)
     workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs)
     workflow.task_tree.data.update(data)
@@ -88,7 +118,9 @@ def create_instance(definition: Definition, data: dict, actor: Actor) -> Instanc
     db.session.flush()
     family.record_children(instance, data)
     loaded = Loaded(instance, workflow, attach(instance, workflow, actor.username), 0, [], set(), definition)
-    loaded.ctx.record("instance_started", data=data)
+    # A second running case for one reference is kept only when the worker said it is intended: say so.
+    extra = {"confirmed_duplicate_of": duplicate_of} if duplicate_of else {}
+    loaded.ctx.record("instance_started", data=data, **extra)
     workflow.do_engine_steps()
     save(loaded)
     return instance
@@ -266,6 +298,11 @@ def save_quietly(loaded: Loaded) -> None:
 CHANGE_REPORT_FIELDS = {"consent_withdrawn": ["details", "withdrawn_by_name", "withdrawn_by_relationship", "method"],
                         "new_safeguarding_concern": ["details"]}
 
+CHANGE_REPORT_MISSING = {"details": "Enter what has changed",
+                         "withdrawn_by_name": "Enter the name of the person who withdrew consent",
+                         "withdrawn_by_relationship": "Enter their relationship to the child",
+                         "method": "Enter how consent was withdrawn"}
+
 
 def change_report(event: str, payload: Any, actor: Actor) -> dict:
     if not isinstance(payload, dict):
@@ -275,7 +312,7 @@ def change_report(event: str, payload: Any, actor: Actor) -> dict:
     if unknown:
         raise Invalid(f"The change report has fields it does not take: {', '.join(unknown)}",
                       {name: "is not a field of this change report" for name in unknown})
-    missing = {name: f"Enter {name.replace('_', ' ')}" for name in required if not str(payload.get(name) or "").strip()}
+    missing = {name: CHANGE_REPORT_MISSING[name] for name in required if not str(payload.get(name) or "").strip()}
     if missing:
         raise Invalid("The change report is not complete", missing)
     report = {k: payload[k] for k in required}
@@ -285,7 +322,8 @@ def change_report(event: str, payload: Any, actor: Actor) -> dict:
 @write_operation
 def raise_event(instance_id: int, event: str, payload: Any, actor: Actor) -> Instance:
     if event not in CHANGE_REPORT_FIELDS:
-        raise Invalid(f"Unknown event {event}", {"event": f"must be one of {', '.join(CHANGE_REPORT_FIELDS)}"})
+        raise Invalid(f"Unknown event {event}" if event else "Select what has changed",
+                      {"event": f"Select what has changed: one of {', '.join(CHANGE_REPORT_FIELDS)}"})
     instance = get_instance(instance_id, actor)
     if instance.status != "running":
         raise Conflict(f"This case has {instance.status}: it takes no more changes")

@@ -55,7 +55,7 @@ def send_notification(ctx: StepContext, task_id: str, params: dict) -> dict:
     template = params.get("template") or "update"
     data = params.get("data") or {}
     recipients = resolve_recipients(params.get("to") or [], params.get("team"))
-    subject, body = render_message(template, ctx.instance.case_ref, data)
+    subject, body = render_message(template, ctx.instance.case_ref, data, ctx.instance.id)
     for user in recipients:
         db.session.add(Notification(
             instance_id=ctx.instance.id, source_key=task_id, recipient=user.username,

@@ -135,3 +135,9 @@ def taken_pairs(workflow: BpmnWorkflow) -> set[tuple[str, str]]:
         if parent is not None and parent.state == TaskState.COMPLETED:
             pairs.add((parent.task_spec.bpmn_id, task.task_spec.bpmn_id))
     return pairs
+
+
+def awaited_signals(workflow: BpmnWorkflow) -> list[str]:
+    """The signals the case can take now (a change of circumstances is caught only inside its window)."""
+    return sorted({event.name for event in workflow.waiting_events()
+                   if event.event_type.endswith("SignalEventDefinition") and event.name})

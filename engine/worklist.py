@@ -82,6 +82,12 @@ def visible(actor: Actor) -> Select:
                            HumanTask.claimed_by == actor.username))
 
 
+def case_ref_spellings(typed: str) -> set[str]:
+    """A case reference as typed and in the letter cases references are written in ("mos-77" finds "MOS-77"),
+    so the search ignores case and still reads the case reference's index."""
+    return {typed, typed.upper(), typed.lower(), typed.capitalize()}
+
+
 def filtered(actor: Actor, f: Filters) -> Select:
     query = visible(actor)
     if f.mine:
@@ -92,7 +98,7 @@ def filtered(actor: Actor, f: Filters) -> Select:
     if f.overdue:
         query = query.where(HumanTask.due_at < utcnow())
     if f.case_ref:
-        query = query.where(HumanTask.case_ref == f.case_ref)
+        query = query.where(HumanTask.case_ref.in_(case_ref_spellings(f.case_ref)))
     if f.instance_id:
         query = query.where(HumanTask.instance_id == f.instance_id)
     return query

@@ -160,15 +160,16 @@ def test_the_case_page_lists_the_childrens_processes_under_other_references(site
     amy = {"name": "Amy Hall", "dob": "2014-02-03"}
     cog_mgr = Actor("cog_mgr", frozenset({"cog_mgr"}))
 
-    def start(case_ref: str, day: int, children: list[dict]) -> Instance:
+    def start(case_ref: str, day: int, children: list[dict], second: bool = False) -> Instance:
         with time_machine.travel(datetime(2025, 4, day, 9, tzinfo=UTC), tick=False):
-            return runtime.start_instance("stepup_fixture", case_ref, {"children": children}, cog_mgr)
+            return runtime.start_instance("stepup_fixture", case_ref, {"children": children}, cog_mgr,
+                                          confirm_duplicate=second)
 
     first = start("MOS-1", 1, [amy, {"name": "Ben Hall", "dob": "2016-07-08"}])
     start("EHM-2", 2, [{"name": "AMY  hall", "dob": "2014-02-03"}])
     start("EHM-3", 3, [{"id": child_id(first, 0), "name": "Amelia Hall", "dob": "2014-02-04"}])
     start("LCS-4", 4, [{"name": "Amy Hall", "dob": "2015-02-03"}])
-    start("MOS-1", 5, [{"name": "Cara Hall", "dob": "2019-01-01"}])
+    start("MOS-1", 5, [{"name": "Cara Hall", "dob": "2019-01-01"}], second=True)  # a second, intended
     client = site.test_client()
     sign_in(client, "manager", "pw-manager")
     page = client.get("/cases/MOS-1")

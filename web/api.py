@@ -51,7 +51,7 @@ def body() -> dict:
 def start() -> Any:
     data = body()
     instance = runtime.start_instance(str(data.get("process") or ""), data.get("case_ref"), data.get("data"),
-                                      g.actor)
+                                      g.actor, confirm_duplicate=data.get("confirm_duplicate") is True)
     return jsonify(instance_detail(instance, g.actor)), 201
 
 

@@ -61,7 +61,8 @@ def options(prop: dict, users: dict[str, list[tuple[str, str]]]) -> list[tuple[s
 
 
 def build(schema: dict, values: dict, errors: dict[str, str], users: dict[str, list[tuple[str, str]]],
-          prefix: str = "") -> list[Field]:
+          prefix: str = "", min_rows: int = ARRAY_ROWS) -> list[Field]:
+    """The form's fields; a list shows its rows and empty ones up to `min_rows`."""
     fields = []
     required = set(schema.get("required") or [])
     for name, prop in (schema.get("properties") or {}).items():
@@ -73,14 +74,15 @@ def build(schema: dict, values: dict, errors: dict[str, str], users: dict[str, l
                      prop.get("description", ""), options(prop, users), value, errors.get(path),
                      required=name in required, integer=prop.get("type") == "integer")
         if item.kind == "object":
-            item.children = build(prop, value if isinstance(value, dict) else {}, errors, users, f"{path}.")
+            item.children = build(prop, value if isinstance(value, dict) else {}, errors, users, f"{path}.",
+                                  min_rows)
         elif item.kind == "array":
             rows = value if isinstance(value, list) else []
             row_label = prop.get("items", {}).get("title") or item.label
             item.children = [Field(f"{path}.{i}", f"{row_label} {i + 1}", "object",
                                    children=build(prop.get("items", {}), rows[i] if i < len(rows) else {},
-                                                  errors, users, f"{path}.{i}."))
-                             for i in range(max(ARRAY_ROWS, len(rows)))]
+                                                  errors, users, f"{path}.{i}.", min_rows))
+                             for i in range(max(min_rows, len(rows)))]
         fields.append(item)
     return fields
 

@@ -6,10 +6,9 @@ from typing import Any
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import login_required
 
-from engine import family, runtime
-from engine.definitions import latest_definition
-from engine.errors import Forbidden, Invalid, NotFound
-from engine.models import Definition, Notification, db, utcnow
+from engine import family, roles, runtime
+from engine.errors import Conflict, Forbidden, Invalid
+from engine.models import Definition, Instance, Notification, db, utcnow
 from web.auth import actor
 from web.formfields import build, error_links, parse
 from web.inputs import MAX_ID, int_arg
@@ -22,46 +21,96 @@ LINK_LABELS = {family.BY_CASE_REF: "Case reference", family.BY_CHILD_ID: "Child 
                family.BY_NAME_DOB: "Child's name and date of birth"}
 
 
-def start_schema(process_id: str) -> dict:
-    definition = latest_definition(process_id)
-    if definition is None:
-        raise NotFound(f"There is no deployed process called {process_id}")
-    return definition.forms.get(f"{process_id}-start.json", {"type": "object", "properties": {}})
+def start_schema(definition: Definition) -> dict:
+    return (definition.forms or {}).get(f"{definition.process_id}-start.json", {"type": "object", "properties": {}})
+
+
+@bp.get("/start")
+@login_required
+def choose() -> Any:
+    """The processes this person's roles may start, in the diagrams' own words."""
+    offered = [{"id": d.process_id, "name": d.name or d.process_id,
+                "description": start_schema(d).get("description", ""),
+                "starters": sorted(roles.role_titles().get(r, r) for r in roles.roles_of(d).starts)}
+               for d in roles.startable(actor())]
+    return render_template("choose.html", offered=offered)
 
 
 @bp.route("/instances/new", methods=["GET", "POST"])
 @login_required
 def new() -> Any:
-    process_id = request.values.get("process", "stepdown_locality")
-    schema = start_schema(process_id)
-    values, errors, status = {}, {}, 200
-    if request.method == "POST":
-        values = parse(schema, request.form)
-        # An empty box is "" here, so the schema says "Enter ..." rather than "must be string".
-        data = {name: value for name, value in values.items() if name != "case_ref"}
-        try:
-            instance = runtime.start_instance(process_id, values.get("case_ref", ""), data, actor())
-        except Invalid as exc:
-            errors, status = exc.fields, 400
-        else:
-            flash(f"Case {instance.case_ref} started.")
-            return redirect(url_for("instances.show", instance_id=instance.id))
-    fields = build(schema, values, errors, users_for_forms())
-    return render_template("start.html", process_id=process_id, fields=fields, errors=errors,
-                           error_links=error_links(fields, errors), schema=schema,
-                           process_name=latest_definition(process_id).name or process_id), status
+    process_id = request.values.get("process", "")
+    if not process_id:
+        return redirect(url_for("instances.choose"))
+    definition = runtime.startable_definition(process_id, actor())
+    if request.method == "GET":
+        return start_page(definition, {}, {})
+    values = parse(start_schema(definition), request.form)
+    if request.form.get("add_another"):
+        # Another empty row for the next child; nothing is checked until the form is sent.
+        values["children"] = [*values.get("children", []), {}]
+        return start_page(definition, values, {})
+    return started(definition, values)
+
+
+def started(definition: Definition, values: dict) -> Any:
+    # An empty box is "" here, so the schema says "Enter ..." rather than "must be string".
+    data = {name: value for name, value in values.items() if name != "case_ref"}
+    confirm = request.form.get("confirm_duplicate") == "yes"
+    try:
+        instance = runtime.start_instance(definition.process_id, values.get("case_ref", ""), data, actor(),
+                                          confirm_duplicate=confirm)
+    except runtime.Duplicate as exc:
+        return start_page(definition, values, {}, running=exc.running, status=409)
+    except Invalid as exc:
+        return start_page(definition, values, exc.fields, status=400)
+    flash(f"Case {instance.case_ref} started.")
+    return redirect(url_for("instances.show", instance_id=instance.id))
+
+
+def start_page(definition: Definition, values: dict, errors: dict, running: Instance | None = None,
+               status: int = 200) -> Any:
+    schema = start_schema(definition)
+    fields = build(schema, values, errors, users_for_forms(), min_rows=1)
+    links = error_links(fields, errors)
+    if running is not None:
+        links.insert(0, {"text": f"Case {running.case_ref} already has a {definition.name} in progress",
+                         "href": "#running-case"})
+    return render_template("start.html", process_id=definition.process_id, fields=fields, errors=errors,
+                           error_links=links, schema=schema, process_name=definition.name or definition.process_id,
+                           running=running), status
 
 
 @bp.get("/instances/<int:instance_id>")
 @login_required
 def show(instance_id: int) -> Any:
+    return render_instance(instance_id)
+
+
+def render_instance(instance_id: int, change: dict | None = None, change_errors: dict | None = None,
+                    status: int = 200) -> Any:
+    """The case page; a refused change report comes back to it with what was typed and what to fix."""
     instance = runtime.get_instance(instance_id, actor())
-    detail = instance_detail(instance, actor(), record_view=True)
+    detail = instance_detail(instance, actor(), record_view=status == 200)
     definition = db.session.get(Definition, instance.definition_id)
+    errors = change_errors or {}
+    links = [{"text": text, "href": f"#{CHANGE_ANCHORS.get(name, name)}"} for name, text in errors.items()]
     return render_template("instance.html", instance=instance, detail=detail, now=utcnow(),
                            process_name=definition.name or instance.process_id,
-                           data_rows=data_rows(definition, detail["data"]), step_names=step_names(definition),
-                           event_labels=EVENT_LABELS)
+                           data_rows=data_rows(definition, detail["data"], answered=answered(detail["history"])),
+                           step_names=step_names(definition), event_labels=EVENT_LABELS,
+                           change=change or {}, change_errors=errors, error_links=links,
+                           change_labels=CHANGE_LABELS), status
+
+
+CHANGE_LABELS = {"consent_withdrawn": "Consent withdrawn", "new_safeguarding_concern": "New safeguarding concern"}
+CHANGE_ANCHORS = {"event": "event"}
+
+
+def answered(events: list[dict]) -> set[str]:
+    """The names a person has given a value for: the start form's and every completed step's."""
+    return {name for e in events if e["type"] in ("instance_started", "task_completed")
+            for name in ((e.get("detail") or {}).get("data") or {})}
 
 
 @bp.get("/instances/<int:instance_id>/diagram.json")
@@ -78,8 +127,15 @@ def diagram(instance_id: int) -> Any:
 @bp.post("/instances/<int:instance_id>/events")
 @login_required
 def report_change(instance_id: int) -> Any:
-    payload = {k: v for k, v in request.form.items() if k not in ("csrf_token", "event")}
-    runtime.raise_event(instance_id, request.form.get("event", ""), payload, actor())
+    event = request.form.get("event", "")
+    # Only the chosen change's own fields are sent: the boxes of the other kind are on the same form.
+    names = runtime.CHANGE_REPORT_FIELDS.get(event, [])
+    typed = {name: request.form.get(name, "") for name in runtime.CHANGE_REPORT_MISSING}
+    try:
+        runtime.raise_event(instance_id, event, {name: typed[name] for name in names}, actor())
+    except (Invalid, Conflict) as exc:
+        return render_instance(instance_id, {"event": event, **typed},
+                               exc.fields or {"event": exc.message}, status=exc.status)
     flash("The change has been recorded and the step down has stopped.")
     return redirect(url_for("instances.show", instance_id=instance_id))
 

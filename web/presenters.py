@@ -15,8 +15,8 @@ from engine.definitions import ParsedDefinition, parsed_definition
 from engine.diagram import flow_ids
 from engine.models import Definition, Event, HumanTask, Instance, db, utcnow
 from engine.transactions import write_operation
-from engine.workflow import WaitingTimer, taken_pairs, waiting_timers
-from web.templating import humanize, london, show
+from engine.workflow import WaitingTimer, awaited_signals, taken_pairs, waiting_timers
+from web.templating import NOT_ANSWERED, due, humanize, london, show
 
 
 def iso(value: datetime | None) -> str | None:
@@ -72,6 +72,7 @@ def instance_detail(instance: Instance, actor: Actor, record_view: bool = False)
         "current_steps": current_steps(instance),
         "waiting_timers": [{"bpmn_id": t.bpmn_id, "name": t.name, "due_at": iso(t.due_at), "guards": t.guards,
                             "timescale": t.timescale} for t in waiting_timers(workflow)],
+        "accepts_events": awaited_signals(workflow) if instance.status == "running" else [],
         "data": dict(instance.case_data or {}),
         "history": history(instance),
     }
@@ -123,7 +124,7 @@ def step_forms(definition: Definition, parsed: ParsedDefinition) -> dict[str, di
 
 def timer_json(timer: WaitingTimer) -> dict[str, Any]:
     return {"bpmn_id": timer.bpmn_id, "name": timer.name, "due_at": iso(timer.due_at),
-            "label": f"Due {london(timer.due_at)}", "timescale": timer.timescale, "guards": timer.guards}
+            "label": f"Due {due(timer.due_at)}", "timescale": timer.timescale, "guards": timer.guards}
 
 
 def step_history(instance: Instance, forms: dict[str, dict]) -> dict[str, list[dict[str, Any]]]:
@@ -161,7 +162,7 @@ def event_facts(kind: str, detail: dict[str, Any], form: dict) -> list[list[str]
 
 
 def timer_facts(detail: dict[str, Any]) -> list[list[str]]:
-    facts = [["Due", london(detail.get("due"))]]
+    facts = [["Due", due(detail.get("due"))]]
     if "lateness_seconds" in detail:
         facts.append(["Fired after the due time by", duration(float(detail["lateness_seconds"]))])
     if detail.get("timescale"):
@@ -238,11 +239,15 @@ def readable(value: Any, prop: dict) -> list[str]:
     return [choice(value, prop)]
 
 
-def data_rows(definition: Definition, data: dict[str, Any], by_title: bool = True) -> list[dict[str, Any]]:
+def data_rows(definition: Definition, data: dict[str, Any], by_title: bool = True,
+              answered: set[str] | None = None) -> list[dict[str, Any]]:
     """Case data for a summary list: the form's title for each field, and its value as lines; in the order
-    given, or by title."""
+    given, or by title. Given the names people have answered, a form's field that only a script has set so
+    far (a default a step clears on opening) is not yet an answer."""
     props = field_props(definition)
-    rows = [{"key": props.get(name, {}).get("title") or label(name), "lines": readable(value, props.get(name, {}))}
+    rows = [{"key": props.get(name, {}).get("title") or label(name),
+             "lines": [NOT_ANSWERED] if answered is not None and name in props and name not in answered
+             else readable(value, props.get(name, {}))}
             for name, value in data.items() if value not in (None, "", [], {})]
     return sorted(rows, key=lambda row: row["key"].lower()) if by_title else rows
 

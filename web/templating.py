@@ -3,7 +3,7 @@ and the Content-Security-Policy every page is served under."""
 from __future__ import annotations
 
 import secrets
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -13,6 +13,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 
 from engine.models import Notification, db
+from engine.roles import role_titles
 from web.formfields import component
 
 LONDON = ZoneInfo("Europe/London")
@@ -25,11 +26,33 @@ CSP = ("default-src 'self'; script-src 'self' 'nonce-{nonce}'; style-src 'self' 
        "form-action 'self'; frame-ancestors 'none'")
 
 
-def london(value: datetime | str | None) -> str:
-    """An instant as a person in England reads it; presenters hand over ISO strings, models datetimes."""
+def local(value: datetime | str | None) -> datetime | None:
+    """Presenters hand over ISO strings, models datetimes; either as London wall-clock time."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value) if value else None
-    return value.astimezone(LONDON).strftime("%a %d %b %Y %H:%M") if value else "—"
+    return value.astimezone(LONDON) if value else None
+
+
+def london(value: datetime | str | None) -> str:
+    """An instant as a person in England reads it: "Wed 5 Jan 2027 at 14:00"."""
+    moment = local(value)
+    return moment.strftime("%a %-d %b %Y at %H:%M") if moment else "—"
+
+
+def due(value: datetime | str | None) -> str:
+    """A deadline in words. A day's deadline is breached at the midnight after it, so that midnight is shown
+    as the end of the due date: "Wed 5 Jan 2027, end of day", not "Thu 6 Jan 2027 at 00:00"."""
+    if isinstance(value, str) and len(value) == 10:  # the last day allowed, as a date
+        return f"{date.fromisoformat(value).strftime('%a %-d %b %Y')}, end of day"
+    moment = local(value)
+    if moment is None:
+        return "—"
+    if (moment.hour, moment.minute, moment.second) == (0, 0, 0):
+        return f"{(moment - timedelta(days=1)).strftime('%a %-d %b %Y')}, end of day"
+    return london(moment)
+
+
+NOT_ANSWERED = "Not yet answered"
 
 
 def show(value: Any) -> str:
@@ -39,7 +62,7 @@ def show(value: Any) -> str:
         return "; ".join(f"{k.replace('_', ' ')}: {show(v)}" for k, v in value.items() if v not in (None, ""))
     if isinstance(value, list):
         return " · ".join(show(v) for v in value)
-    return "—" if value is None else str(value)
+    return NOT_ANSWERED if value is None else str(value)
 
 
 def humanize(value: str | None) -> str:
@@ -64,7 +87,7 @@ def navigation() -> list[dict[str, Any]]:
     count = unread_count()
     badge = (f' <strong class="govuk-tag govuk-tag--red app-count" id="unread-count">{count}'
              '<span class="govuk-visually-hidden"> unread</span></strong>') if count else ""
-    items = [("Worklist", "worklist.index", "worklist."), ("Start a step down", "instances.new", "instances.new")]
+    items = [("Worklist", "worklist.index", "worklist."), ("Start a case", "instances.choose", "instances.choose")]
     if is_manager():
         items.append(("Dashboard", "dashboard.index", "dashboard."))
     if current_user.has_role("analyst", "manager", "admin"):
@@ -75,6 +98,22 @@ def navigation() -> list[dict[str, Any]]:
             for text, target, prefix in items]
 
 
+def role_title(role: str | None) -> str:
+    """A lane or role as people call it ("sw_tm" -> "Social Work Team Manager / Locality Team Manager")."""
+    if not role:
+        return "—"
+    if "role_titles" not in g:
+        g.role_titles = role_titles()
+    return g.role_titles.get(role, humanize(role))
+
+
+def signed_in_as() -> str:
+    if not current_user.is_authenticated:
+        return ""
+    titles = ", ".join(role_title(role) for role in current_user.roles or [])
+    return f"{current_user.display_name} ({titles})" if titles else current_user.display_name
+
+
 def csp_nonce() -> str:
     if "csp_nonce" not in g:
         g.csp_nonce = secrets.token_urlsafe(16)
@@ -82,7 +121,7 @@ def csp_nonce() -> str:
 
 
 def page_globals() -> dict[str, Any]:
-    return {"cspNonce": csp_nonce(), "navigation": navigation}
+    return {"cspNonce": csp_nonce(), "navigation": navigation, "signed_in_as": signed_in_as}
 
 
 def secure_headers(response: Response) -> Response:
@@ -95,6 +134,8 @@ def secure_headers(response: Response) -> Response:
 
 def register(app: Flask) -> None:
     app.add_template_filter(london)
+    app.add_template_filter(due)
+    app.add_template_filter(role_title)
     app.add_template_filter(show)
     app.add_template_filter(humanize)
     app.add_template_global(component)
