@@ -55,8 +55,7 @@ class RawCycle:
         self.engine = RawScriptEngine()
         with app.app_context():
             self.parsed = parsed_definition(latest_definition(PROCESS))
-            roles = users_by_role()
-            self.cases = [prepare(self.parsed, t, roles) for t in templates]
+            self.cases = [prepare(self.parsed, t) for t in templates]
             db.session.rollback()
 
     def with_spec(self, index: int) -> Callable[[], None]:
@@ -88,13 +87,13 @@ def ready_task(workflow: BpmnWorkflow, step: str) -> Task:
     raise BenchError(f"the workflow is not waiting at {step}")
 
 
-def prepare(parsed: ParsedDefinition, template: Template, roles: dict[str, set[str]]) -> RawCase:
+def prepare(parsed: ParsedDefinition, template: Template) -> RawCase:
     """The data the app would set on the task: the validated form plus the fields it leaves empty."""
     blob = template.rows["instances"][0]["serialized"]
     workflow = serialization.loads(blob, parsed)
     task = ready_task(workflow, template.act.step)
     schema = form_schema(latest_definition(PROCESS), schema_name(task))
-    result = forms.validate(schema, template.today_data, dict(task.data), template.act.who, roles)
+    result = forms.validate(schema, template.today_data, dict(task.data), template.act.who, users_by_role(schema))
     if not result.ok:
         raise BenchError(f"{template.name}: {result.errors}")
     data = {**unset_fields(task, schema), **result.data}

@@ -20,7 +20,6 @@ from tests.browser import (
     sign_in,
 )
 from tests.versions import stepdown_locality_v2
-from web.auth import throttle
 from web.cli import upsert_user
 
 pytestmark = pytest.mark.browser
@@ -37,7 +36,6 @@ def site(app):
     runtime.start_instance("stepdown_locality", "BR-900", dict(START), Actor("sw", frozenset({"sw"})))
     deploy(stepdown_locality_v2(), dict(v1.forms), "analyst")
     db.session.commit()
-    throttle.failures.clear()
     app.config["WTF_CSRF_ENABLED"] = True
     with live_server(app) as server:
         yield server

@@ -282,7 +282,8 @@ def test_a_step_up_under_another_reference_for_the_same_child_is_a_bounce_back(a
 def step_up(case_ref: str, when: str, clock, children: list[dict] | None = None) -> None:
     clock.move_to(datetime.fromisoformat(when))
     data = {"team": "north", **({"children": children} if children else {})}
-    runtime.start_instance("stepup_fixture", case_ref, data, Actor("cog_mgr", frozenset({"cog_mgr"})))
+    runtime.start_instance("stepup_fixture", case_ref, data, Actor("cog_mgr", frozenset({"cog_mgr"})),
+                           confirm_duplicate=True)  # the same case stepping up again, on purpose
 
 
 # ---- the dashboard over HTTP -----------------------------------------------------------------------------------

@@ -19,7 +19,6 @@ from tests.browser import (
     sign_in,
 )
 from tests.conftest import Api, Person
-from web.auth import throttle
 from web.cli import issue_token, upsert_user
 
 pytestmark = pytest.mark.browser
@@ -45,7 +44,6 @@ def api(app) -> Api:
     for process in PROCESSES:
         deploy_file(ROOT / "processes" / f"{process}.bpmn", "test")
     db.session.commit()
-    throttle.failures.clear()
     return Api(app.test_client(), people)
 
 
