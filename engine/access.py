@@ -25,6 +25,11 @@ LANE_MANAGERS: dict[str, set[str]] = {
 OVERSIGHT_ROLES = {"manager", "admin"}
 
 
+def managing_roles() -> set[str]:
+    """The oversight roles and every role that manages a lane: who sees the dashboard and the Cases page."""
+    return OVERSIGHT_ROLES.union(*LANE_MANAGERS.values())
+
+
 @dataclass(frozen=True)
 class Actor:
     username: str

@@ -85,7 +85,8 @@ def init_auth(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Sign in to continue."
+    # The sign-in page itself says what to do; a flashed message would show as a "Success" banner there.
+    login_manager.login_message = None
 
     from web.auth import session_is_current
 
@@ -96,7 +97,7 @@ def init_auth(app: Flask) -> None:
 
 
 def register(app: Flask) -> None:
-    from web import admin, api, auth, cli, dashboard, errors, inputs, instances, templating, worklist
+    from web import admin, api, auth, cases, cli, dashboard, errors, inputs, instances, templating, worklist
     # GOV.UK Frontend's Jinja macros, importable as "govuk_frontend_jinja/components/.../macro.html".
     app.jinja_loader = ChoiceLoader([app.jinja_loader, PrefixLoader({
         "govuk_frontend_jinja": PackageLoader("govuk_frontend_jinja")})])
@@ -104,6 +105,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(cases.bp)
     app.register_blueprint(worklist.bp)
     app.register_blueprint(instances.bp)
     app.register_blueprint(api.bp)

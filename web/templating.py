@@ -66,7 +66,7 @@ def navigation() -> list[dict[str, Any]]:
              '<span class="govuk-visually-hidden"> unread</span></strong>') if count else ""
     items = [("Worklist", "worklist.index", "worklist."), ("Start a step down", "instances.new", "instances.new")]
     if is_manager():
-        items.append(("Dashboard", "dashboard.index", "dashboard."))
+        items += [("Dashboard", "dashboard.index", "dashboard."), ("Cases", "cases.index", "cases.")]
     items.append((f"Notifications{badge}", "instances.notifications", "instances.notifications"))
     endpoint = request.endpoint or ""
     return [{"html": text, "href": url_for(target), "current": endpoint.startswith(prefix)}
