@@ -9,14 +9,14 @@ from flask import Blueprint, render_template, request, url_for
 from sqlalchemy import select
 from werkzeug.datastructures import MultiDict
 
-from engine import cases
+from engine import cases, runtime
 from engine.cases import STATUSES, CaseCursor, CaseFilters, CasePage
 from engine.definitions import latest_definition, parsed_definition
 from engine.diagram import lane_titles
-from engine.models import InstanceChild, db, utcnow
+from engine.models import Definition, InstanceChild, db, utcnow
 from web.auth import actor, roles_required
 from web.dashboard import MANAGER_ROLES, process_names
-from web.presenters import all_specs
+from web.presenters import EVENT_LABELS, all_specs, history, record_case_view, step_names
 
 bp = Blueprint("cases", __name__)
 PER_PAGE = 25
@@ -102,3 +102,14 @@ def index() -> Any:
         lanes=lane_names(processes), step_options=step_choices(filters.process), teams=cases.teams(db.session),
         no_team=cases.NO_TEAM, status_words=STATUS_WORDS, links=page_links(args, found) if not errors else {},
     ), (400 if errors else 200)
+
+
+@bp.get("/instances/<int:instance_id>/audit")
+@roles_required(*MANAGER_ROLES)
+def audit(instance_id: int) -> Any:
+    """Every event of a case, each read of it included, as recorded: the audit trail the timeline folds."""
+    instance = runtime.get_instance(instance_id, actor())
+    record_case_view(instance.id, actor().username)
+    definition = db.session.get(Definition, instance.definition_id)
+    return render_template("audit.html", instance=instance, events=history(instance), event_labels=EVENT_LABELS,
+                           process_name=definition.name or instance.process_id, step_names=step_names(definition))

@@ -4,16 +4,18 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from engine import family, runtime
 from engine.definitions import latest_definition
 from engine.errors import Forbidden, Invalid, NotFound
 from engine.models import Definition, Notification, db, utcnow
 from web.auth import actor
+from web.dashboard import MANAGER_ROLES
 from web.formfields import build, error_links, parse
 from web.inputs import int_arg
 from web.presenters import EVENT_LABELS, data_rows, diagram_state, instance_detail, step_names
+from web.timeline import folded
 from web.worklist import users_for_forms
 
 bp = Blueprint("instances", __name__)
@@ -59,6 +61,7 @@ def show(instance_id: int) -> Any:
     detail = instance_detail(instance, actor(), record_view=True)
     definition = db.session.get(Definition, instance.definition_id)
     return render_template("instance.html", instance=instance, detail=detail, now=utcnow(),
+                           timeline=folded(detail["history"]), can_audit=current_user.has_role(*MANAGER_ROLES),
                            process_name=definition.name or instance.process_id,
                            data_rows=data_rows(definition, detail["data"]), step_names=step_names(definition),
                            event_labels=EVENT_LABELS)
