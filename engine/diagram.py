@@ -58,4 +58,5 @@ def with_lane_titles(xml: str) -> str:
     for lane in tree.getroot().iter(f"{BPMN}lane"):
         if lane.get("name") in titles:
             lane.set("name", titles[lane.get("name")])
-    return etree.tostring(tree, encoding="unicode")
+    declaration = xml[:xml.index("?>") + 2] + "\n" if xml.startswith("<?xml") else ""
+    return declaration + etree.tostring(tree, encoding="unicode")
