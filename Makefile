@@ -23,7 +23,7 @@ assets: venv node_modules/.package-lock.json
 run: venv assets
 	$(BIN)/stepwise db upgrade
 	$(BIN)/stepwise deploy processes
-	$(BIN)/stepwise demo
+	$(BIN)/stepwise demo --cases
 	$(BIN)/stepwise run --host 127.0.0.1 --port 5000
 
 # The suite runs on SQLite, then again on PostgreSQL when STEPWISE_TEST_POSTGRES_URL is set (.ci/run sets it).

@@ -28,6 +28,11 @@ DEFINITION_READERS = ("analyst", "admin", "manager")
 DEFINITION_DEPLOYERS = ("analyst", "admin")
 
 
+def managing_roles() -> set[str]:
+    """The oversight roles and every role that manages a lane: who sees the dashboard and the Cases page."""
+    return OVERSIGHT_ROLES.union(*LANE_MANAGERS.values())
+
+
 @dataclass(frozen=True)
 class Actor:
     username: str

@@ -35,12 +35,19 @@ def child_key(name: Any, dob: Any) -> str | None:
     ISO date of birth. "Zoë  O'Brien-Smith" and "zoe obrien smith" match; "Zoe Brien" does not. No key
     (None) without both a name and a valid date, so a child is never linked on a name alone.
     """
-    if not isinstance(name, str) or not is_iso_date(dob):
+    if not is_iso_date(dob):
+        return None
+    words = name_key(name)
+    return f"{words}|{dob}" if words else None
+
+
+def name_key(name: Any) -> str | None:
+    """The name part of child_key, on its own: what a search for a child's name is matched on."""
+    if not isinstance(name, str):
         return None
     decomposed = unicodedata.normalize("NFKD", name)
     plain = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).casefold()
-    words = SEPARATORS.sub(" ", APOSTROPHES.sub("", plain)).strip()[:MAX_NAME].strip()
-    return f"{words}|{dob}" if words else None
+    return SEPARATORS.sub(" ", APOSTROPHES.sub("", plain)).strip()[:MAX_NAME].strip() or None
 
 
 def is_iso_date(value: Any) -> bool:
@@ -79,7 +86,7 @@ def record_children(instance: Instance, data: dict) -> None:
         name = child.get("name") if isinstance(child.get("name"), str) else ""
         dob = child.get("dob") if is_iso_date(child.get("dob")) else None
         db.session.add(InstanceChild(instance_id=instance.id, child_id=child["id"], name=name, dob=dob,
-                                     name_dob_key=child_key(name, dob)))
+                                     name_dob_key=child_key(name, dob), name_key=name_key(name)))
 
 
 # ---- linked instances --------------------------------------------------------------------------------------

@@ -101,12 +101,24 @@ class Definition(db.Model):
 
 class Instance(db.Model):
     __tablename__ = "instances"
-    # The timer sweep's range scan: running instances in due order, so an idle sweep reads one index entry.
-    __table_args__ = (Index("ix_instances_status_next_timer", "status", "next_timer_at"),)
+    __table_args__ = (
+        # The timer sweep's range scan: running instances in due order, so an idle sweep reads one index entry.
+        Index("ix_instances_status_next_timer", "status", "next_timer_at"),
+        # The Cases page reads newest first by keyset, within a process, a status or a team when filtered.
+        Index("ix_instances_order", "created_at", "id"),
+        Index("ix_instances_process_order", "process_id", "created_at", "id"),
+        Index("ix_instances_status_order", "status", "created_at", "id"),
+        Index("ix_instances_process_status_order", "process_id", "status", "created_at", "id"),
+        Index("ix_instances_team_order", "team", "created_at", "id"),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
     process_id: Mapped[str] = mapped_column(String(100), index=True)
     case_ref: Mapped[str] = mapped_column(String(100), index=True)
+    # The case reference casefolded, so a search finds "mos-12" as "MOS-12" from an index.
+    case_key: Mapped[str | None] = mapped_column(String(100), index=True)
+    # The team or hub the start form gave, so cases can be filtered and counted by team.
+    team: Mapped[str | None] = mapped_column(String(100))
     status: Mapped[str] = mapped_column(String(20), default="running")
     outcome: Mapped[str | None] = mapped_column(String(100))
     flags: Mapped[dict] = mapped_column(JSON, default=dict)
@@ -131,6 +143,7 @@ class InstanceChild(db.Model):
     instance_id: Mapped[int] = mapped_column(ForeignKey("instances.id"), index=True)
     child_id: Mapped[str] = mapped_column(String(64), index=True)
     name_dob_key: Mapped[str | None] = mapped_column(String(220), index=True)
+    name_key: Mapped[str | None] = mapped_column(String(200), index=True)  # family.name_key: the Cases search
     name: Mapped[str] = mapped_column(String(200))
     dob: Mapped[str | None] = mapped_column(String(10))
 

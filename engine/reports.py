@@ -80,12 +80,13 @@ class Period:
 
 # ---- the heatmap -----------------------------------------------------------------------------------------
 
-def waiting_by_step(process_id: str) -> dict[str, int]:
-    """How many cases wait at each step of a process now: the heatmap's numbers."""
-    rows = db.session.execute(
-        select(HumanTask.bpmn_id, func.count(func.distinct(HumanTask.instance_id)))
-        .where(HumanTask.process_id == process_id, HumanTask.state == "open").group_by(HumanTask.bpmn_id)
-    ).all()
+def waiting_by_step(process_id: str, lanes: list[str] | None = None) -> dict[str, int]:
+    """How many cases wait at each step of a process now: the heatmap's numbers (in these lanes, if given)."""
+    query = (select(HumanTask.bpmn_id, func.count(func.distinct(HumanTask.instance_id)))
+             .where(HumanTask.process_id == process_id, HumanTask.state == "open").group_by(HumanTask.bpmn_id))
+    if lanes is not None:
+        query = query.where(HumanTask.lane.in_(lanes))
+    rows = db.session.execute(query).all()
     return {bpmn_id: count for bpmn_id, count in rows}
 
 
@@ -98,7 +99,7 @@ class Overdue:
     count: int
 
 
-def overdue_tasks(process_id: str, now: datetime | None = None) -> list[Overdue]:
+def overdue_tasks(process_id: str, now: datetime | None = None, lanes: list[str] | None = None) -> list[Overdue]:
     """Open tasks past their due instant, counted by lane and by the instance's team.
 
     The team is what the start form gave (`team`, else `hub`), read from the instance_started event; joined
@@ -107,12 +108,15 @@ def overdue_tasks(process_id: str, now: datetime | None = None) -> list[Overdue]
     started = Event.__table__.alias("started")
     team = func.coalesce(started.c.detail[("data", "team")].as_string(),
                          started.c.detail[("data", "hub")].as_string())
-    rows = db.session.execute(
-        select(HumanTask.lane, team, func.count())
-        .outerjoin(started, (started.c.instance_id == HumanTask.instance_id) & (started.c.type == "instance_started"))
-        .where(HumanTask.process_id == process_id, HumanTask.state == "open", HumanTask.due_at < (now or utcnow()))
-        .group_by(HumanTask.lane, team)
-    ).all()
+    query = (select(HumanTask.lane, team, func.count())
+             .outerjoin(started, (started.c.instance_id == HumanTask.instance_id)
+                        & (started.c.type == "instance_started"))
+             .where(HumanTask.process_id == process_id, HumanTask.state == "open",
+                    HumanTask.due_at < (now or utcnow()))
+             .group_by(HumanTask.lane, team))
+    if lanes is not None:
+        query = query.where(HumanTask.lane.in_(lanes))
+    rows = db.session.execute(query).all()
     return sorted((Overdue(lane or NO_LANE, team or NO_TEAM, count) for lane, team, count in rows),
                   key=lambda o: (o.lane, o.team))
 

@@ -11,7 +11,7 @@ from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import update
 
-from engine import caserecord, family, forms, roles, serialization
+from engine import caserecord, cases, family, forms, roles, serialization
 from engine.access import Actor, can_act, can_view_instance, manages
 from engine.calendar import local_iso
 from engine.definitions import latest_definition, parsed_definition
@@ -111,6 +111,7 @@ def create_instance(definition: Definition, data: dict, actor: Actor, duplicate_
     workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs)
     workflow.task_tree.data.update(data)
     instance = Instance(definition_id=definition.id, process_id=definition.process_id, case_ref=data["case_ref"],
+                        case_key=cases.case_key(data["case_ref"]), team=cases.team_of(data),
                         serialized="", revision=0, started_by=actor.username, participants=[actor.username],
                         flags={}, case_data=caserecord.start_record(data), created_at=utcnow(),
                         updated_at=utcnow())

@@ -51,8 +51,10 @@ def test_upgrade_links_the_children_of_instances_started_before_it(app):
         conn.execute(tables["events"].insert().values(instance_id=instance_id, at=when, type="instance_started",
                                                       detail={"data": {"case_ref": "MOS-1", "children": children}}))
     upgrade(revision="b05b52df9c4e")
-    rows = db.session.query(InstanceChild).order_by(InstanceChild.child_id).all()
-    assert [(r.instance_id, r.child_id, r.name, r.dob, r.name_dob_key) for r in rows] == [
+    # The columns of that revision only: later ones (name_key) are not there yet.
+    rows = db.session.query(InstanceChild.instance_id, InstanceChild.child_id, InstanceChild.name,
+                            InstanceChild.dob, InstanceChild.name_dob_key).order_by(InstanceChild.child_id).all()
+    assert [tuple(r) for r in rows] == [
         (instance_id, "c1", "Zoë O'Brien", "2015-06-01", "zoe obrien|2015-06-01"),
         (instance_id, "c2", "Kim", None, None)]
     with db.engine.begin() as conn:  # a hand-made blob that neither the flow coverage nor a later migration reads

@@ -118,7 +118,8 @@ def init_auth(app: Flask) -> None:
     csrf.init_app(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
-    login_manager.login_message = "Sign in to continue."
+    # The sign-in page itself says what to do; a flashed message would show as a "Success" banner there.
+    login_manager.login_message = None
 
     from web.auth import session_is_current
 
@@ -133,6 +134,7 @@ def register(app: Flask) -> None:
         admin,
         api,
         auth,
+        cases,
         cli,
         dashboard,
         errors,
@@ -149,6 +151,7 @@ def register(app: Flask) -> None:
     app.register_blueprint(admin.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(dashboard.bp)
+    app.register_blueprint(cases.bp)
     app.register_blueprint(worklist.bp)
     app.register_blueprint(instances.bp)
     app.register_blueprint(processes.bp)

@@ -188,7 +188,9 @@ def users_token(username: str) -> None:
 
 
 @click.command()
-def demo() -> None:
+@click.option("--cases", "with_cases", is_flag=True,
+              help="Also seed demo cases over the four processes (once; the processes must be deployed).")
+def demo(with_cases: bool) -> None:
     """Create one demo user per role and print their credentials."""
     click.echo("Demo users (username / password / role):")
     for role, title in DEMO_ROLES.items():
@@ -196,3 +198,7 @@ def demo() -> None:
         upsert_user(f"demo_{role}", [role], password, display_name=f"Demo {title.lower()}")
         click.echo(f"  {'demo_' + role:<16} {password:<14} {title}")
     db.session.commit()
+    if with_cases:
+        from web.demo import seed_cases
+        started = seed_cases()
+        click.echo(f"Demo cases: {started} started" if started else "Demo cases: already there")

@@ -9,14 +9,17 @@ from flask import Blueprint, abort, jsonify, render_template, request
 from werkzeug.datastructures import MultiDict
 
 from engine import reports
+from engine.access import Actor, managing_roles, visible_roles
+from engine.cases import has_cases
 from engine.definitions import latest_definition
+from engine.diagram import lane_titles, with_lane_titles
 from engine.models import Definition, db
 from engine.reports import Period
-from web.auth import roles_required
+from web.auth import actor, roles_required
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard")
-MANAGER_ROLES = ("manager", "admin", "svc_mgr", "sw_tm", "fp_tm", "rtm", "ps_mgr", "cog_mgr", "saat_tm", "spoc_mgr",
-                 "cm_tm")
+# The oversight roles, every lane manager (practice managers included) and the CM TM, who reviews closures.
+MANAGER_ROLES = tuple(sorted(managing_roles() | {"cm_tm"}))
 DEFAULT_MONTHS = 3
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)
 
@@ -62,12 +65,12 @@ def period_from(args: MultiDict) -> tuple[Period, dict[str, str]]:
     return Period(first, last), errors
 
 
-def figures(process_id: str, period: Period) -> Figures:
+def figures(process_id: str, period: Period, lanes: list[str] | None) -> Figures:
     definition = latest_definition(process_id)
     return Figures(
-        waiting=reports.waiting_by_step(process_id),
+        waiting=reports.waiting_by_step(process_id, lanes),
         names=reports.step_names(definition.bpmn_xml) if definition else {},
-        overdue=reports.overdue_tasks(process_id),
+        overdue=reports.overdue_tasks(process_id, lanes=lanes),
         compliance=reports.compliance(process_id, period),
         bounce_back=reports.bounce_back(period),
         lateness=reports.timer_lateness(period, process_id),
@@ -79,21 +82,39 @@ def figures(process_id: str, period: Period) -> Figures:
 @roles_required(*MANAGER_ROLES)
 def index() -> Any:
     processes = process_names()
-    process_id = request.args.get("process") or next(iter(processes), "")
+    process_id = request.args.get("process") or opening_process(processes)
     if process_id and process_id not in processes:
         abort(404)
     period, errors = period_from(request.args)
-    shown = figures(process_id, period) if process_id and not errors else None
+    lanes = lanes_of(actor())
+    shown = figures(process_id, period, lanes) if process_id and not errors else None
+    definition = latest_definition(process_id) if process_id else None
     values = {"from": request.args.get("from") or period.first.isoformat(),
               "to": request.args.get("to") or period.last.isoformat()}
     return render_template(
         "dashboard.html", processes=processes, process_id=process_id, period=period, values=values,
         errors=errors, error_list=[{"text": text, "href": f"#{field}"} for field, text in errors.items()],
         options=[{"value": p, "text": name, "selected": p == process_id} for p, name in processes.items()],
-        figures=shown, seconds=seconds,
+        figures=shown, seconds=seconds, lanes=lanes, no_lane=reports.NO_LANE,
+        lane_titles=lane_titles(definition.bpmn_xml) if definition else {},
         step_down_names=[processes.get(p, p.replace("_", " ").capitalize()) for p in reports.STEP_DOWN_PROCESSES],
         overdue_by={key: reports.totals(shown.overdue, key) for key in ("lane", "team")} if shown else {},
     ), (400 if errors else 200)
+
+
+def opening_process(processes: dict[str, str]) -> str:
+    """The first process with running cases, else with any case, else the first deployed: a manager's
+    first look shows cases, not an empty process."""
+    for status in ("running", None):
+        for process_id in processes:
+            if has_cases(db.session, process_id, status):
+                return process_id
+    return next(iter(processes), "")
+
+
+def lanes_of(me: Actor) -> list[str] | None:
+    """The lanes whose counts this manager sees: every lane for oversight roles, else the lanes they manage."""
+    return None if me.oversees else sorted(visible_roles(me))
 
 
 def seconds(value: float | None) -> str:
@@ -108,5 +129,5 @@ def heatmap() -> Any:
     definition = latest_definition(process_id)
     if definition is None:
         abort(404)
-    return jsonify(process=process_id, version=definition.version, xml=definition.bpmn_xml,
-                   counts=reports.waiting_by_step(process_id))
+    return jsonify(process=process_id, version=definition.version, xml=with_lane_titles(definition.bpmn_xml),
+                   counts=reports.waiting_by_step(process_id, lanes_of(actor())))

@@ -4,15 +4,17 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from engine import family, roles, runtime
 from engine.errors import Conflict, Forbidden, Invalid
 from engine.models import Definition, Instance, Notification, db, utcnow
 from web.auth import actor
+from web.dashboard import MANAGER_ROLES
 from web.formfields import build, error_links, parse
 from web.inputs import MAX_ID, int_arg
 from web.presenters import EVENT_LABELS, data_rows, diagram_state, instance_detail, step_names
+from web.timeline import folded
 from web.worklist import users_for_forms
 
 bp = Blueprint("instances", __name__)
@@ -96,6 +98,7 @@ def render_instance(instance_id: int, change: dict | None = None, change_errors:
     errors = change_errors or {}
     links = [{"text": text, "href": f"#{CHANGE_ANCHORS.get(name, name)}"} for name, text in errors.items()]
     return render_template("instance.html", instance=instance, detail=detail, now=utcnow(),
+                           timeline=folded(detail["history"]), can_audit=current_user.has_role(*MANAGER_ROLES),
                            process_name=definition.name or instance.process_id,
                            data_rows=data_rows(definition, detail["data"], answered=answered(detail["history"])),
                            step_names=step_names(definition), event_labels=EVENT_LABELS,

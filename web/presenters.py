@@ -12,7 +12,7 @@ from engine import serialization
 from engine.access import Actor
 from engine.calendar import local_iso
 from engine.definitions import ParsedDefinition, parsed_definition
-from engine.diagram import flow_ids
+from engine.diagram import flow_ids, with_lane_titles
 from engine.models import Definition, Event, HumanTask, Instance, db, utcnow
 from engine.transactions import write_operation
 from engine.workflow import WaitingTimer, awaited_signals, taken_pairs, waiting_timers
@@ -97,7 +97,7 @@ def diagram_state(instance: Instance) -> dict[str, Any]:
     workflow = serialization.loads(instance.serialized, parsed)
     steps = current_steps(instance)
     return {
-        "process": instance.process_id, "status": instance.status, "xml": definition.bpmn_xml,
+        "process": instance.process_id, "status": instance.status, "xml": with_lane_titles(definition.bpmn_xml),
         "current": sorted({s["bpmn_id"] for s in steps}),
         "overdue": sorted({s["bpmn_id"] for s in steps if s["overdue"]}),
         "completed": completed_steps(workflow),

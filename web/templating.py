@@ -89,7 +89,7 @@ def navigation() -> list[dict[str, Any]]:
              '<span class="govuk-visually-hidden"> unread</span></strong>') if count else ""
     items = [("Worklist", "worklist.index", "worklist."), ("Start a case", "instances.choose", "instances.choose")]
     if is_manager():
-        items.append(("Dashboard", "dashboard.index", "dashboard."))
+        items += [("Dashboard", "dashboard.index", "dashboard."), ("Cases", "cases.index", "cases.")]
     if current_user.has_role("analyst", "manager", "admin"):
         items.append(("Processes", "processes.index", "processes."))
     items.append((f"Notifications{badge}", "instances.notifications", "instances.notifications"))

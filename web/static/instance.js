@@ -94,8 +94,10 @@
       badge.setAttribute('data-timer', timer.bpmn_id)
       badge.textContent = timer.label
       badge.title = timer.name + (timer.timescale ? ' (' + timer.timescale + ')' : '')
-      // Beside the timer, over its own label (the badge says the same and more); stepwise.css shifts it left.
-      overlays.add(timer.bpmn_id, 'app-timer', { position: { top: 10, left: -4 }, html: badge, scale: false })
+      // Under the timer, over its own label (the badge says the same and more), clear of the step it guards:
+      // a boundary timer sits on the step's lower edge, so anything beside it covers the step.
+      var shape = viewer.get('elementRegistry').get(timer.bpmn_id)
+      overlays.add(timer.bpmn_id, 'app-timer', { position: { top: shape.height + 2, left: shape.width / 2 }, html: badge, scale: false })
     })
   }
 
@@ -194,9 +196,10 @@
     var ids = (state.current || []).concat(state.timers.map(function (t) { return t.bpmn_id }))
     var shapes = ids.map(function (id) { return registry.get(id) }).filter(Boolean)
     if (!shapes.length) {
-      canvas.zoom('fit-viewport', 'auto')
+      showWhole()
       return
     }
+    setHeight(null)
     var box = shapes.reduce(function (acc, s) {
       return {
         x1: Math.min(acc.x1, s.x), y1: Math.min(acc.y1, s.y),
@@ -216,12 +219,35 @@
     })
   }
 
+  // The whole process at the container's width, the canvas as tall as the diagram then needs (within
+  // limits), so a wide process fills the space it has; the zoom buttons then enlarge any part of it.
+  function showWhole () {
+    var canvas = viewer.get('canvas')
+    setHeight(null)
+    canvas.zoom('fit-viewport', 'auto')
+    var inner = canvas.viewbox().inner
+    var host = root.querySelector('.app-diagram__canvas')
+    if (inner.width > 0 && host) {
+      setHeight(Math.min(Math.max(Math.round(host.clientWidth * inner.height / inner.width) + 40, 320), 720))
+      canvas.zoom('fit-viewport', 'auto')
+    }
+    root.setAttribute('data-view', 'whole')
+  }
+
+  function setHeight (pixels) {
+    var host = root.querySelector('.app-diagram__canvas')
+    if (!host) return
+    host.style.height = pixels ? pixels + 'px' : ''
+    viewer.get('canvas').resized()
+    root.setAttribute('data-view', 'current')
+  }
+
   function setUpTools () {
     var tools = document.getElementById('diagram-tools')
     var canvas = viewer.get('canvas')
     var actions = {
       current: showCurrent,
-      fit: function () { canvas.zoom('fit-viewport', 'auto') },
+      fit: showWhole,
       in: function () { canvas.zoom(canvas.zoom() * 1.25) },
       out: function () { canvas.zoom(canvas.zoom() / 1.25) }
     }
