@@ -18,7 +18,6 @@ from tests.conftest import PROCESSES, Api
 from tests.test_reports import green_tick, request, start
 from tests.test_web_pages import sign_in, text_of
 from tests.walk import Case
-from web.auth import throttle
 
 MONDAY = "2025-03-03T09:00:00+00:00"
 
@@ -29,7 +28,6 @@ def site(app, people):
     app.config["WTF_CSRF_ENABLED"] = True
     deploy_file(PROCESSES / "stepdown_locality.bpmn", "test")
     db.session.commit()
-    throttle.failures.clear()
 
     @app.before_request
     def fresh_user() -> None:
