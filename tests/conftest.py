@@ -125,6 +125,19 @@ class Api:
         return sorted(s["bpmn_id"] for s in self.instance(instance_id)["current_steps"])
 
 
+@pytest.fixture(scope="module")
+def chromium():
+    """Debian's Chromium, headless, shared by a browser test module's tests."""
+    from playwright.sync_api import sync_playwright
+
+    from tests.browser import CHROMIUM_ARGS, chromium_path
+    path = chromium_path()
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
 @pytest.fixture
 def signed_in(app, people):
     """A test client signed in as the named person, through the sign-in form."""

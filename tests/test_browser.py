@@ -8,18 +8,16 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from engine.definitions import deploy_file
 from engine.models import HumanTask, Instance, Notification, db, utcnow
 from tests.browser import (
-    CHROMIUM_ARGS,
     IDENTIFIED,
     LONDON,
     ROOT,
     START,
     artifact,
-    chromium_path,
     cin_review,
     focused,
     live_server,
@@ -37,15 +35,6 @@ from web.cli import issue_token, upsert_user
 pytestmark = pytest.mark.browser
 ROLES = ["sw", "sw_tm", "fp_pm", "fp_tm", "fsw", "manager"]
 L03 = "Complete the Request to Step Down to Early Help"
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    path = chromium_path()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

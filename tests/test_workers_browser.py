@@ -5,14 +5,12 @@ of them; screenshots go to tests/artifacts/."""
 from __future__ import annotations
 
 import pytest
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import expect
 
 from engine.definitions import deploy_file
 from engine.models import Instance, db
 from tests.browser import (
-    CHROMIUM_ARGS,
     ROOT,
-    chromium_path,
     live_server,
     screenshot,
     serious_violations,
@@ -24,15 +22,6 @@ from web.cli import issue_token, upsert_user
 pytestmark = pytest.mark.browser
 ROLES = ["sw", "sw_tm", "rtm", "keyworker", "saat_tm", "fsw", "manager"]
 PROCESSES = ["stepdown_locality", "stepdown_response", "stepup_cog", "single_assessment"]
-
-
-@pytest.fixture(scope="module")
-def chromium():
-    path = chromium_path()
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=path, headless=True, args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture
