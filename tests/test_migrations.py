@@ -11,13 +11,18 @@ from sqlalchemy import MetaData, Table, text
 from engine.models import db
 
 
-def test_upgrade_from_empty_matches_the_models(app):
+def empty_database() -> None:
+    """No tables and no migration history, as on a new server."""
     with db.engine.begin() as conn:
         if db.engine.dialect.name == "postgresql":
             conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
         else:
             db.drop_all()
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+
+def test_upgrade_from_empty_matches_the_models(app):
+    empty_database()
     upgrade()
     with db.engine.connect() as conn:
         differences = compare_metadata(MigrationContext.configure(conn), db.metadata)
@@ -30,12 +35,7 @@ def test_upgrade_links_the_children_of_instances_started_before_it(app):
 
     from engine.models import InstanceChild
 
-    with db.engine.begin() as conn:
-        if db.engine.dialect.name == "postgresql":
-            conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
-        else:
-            db.drop_all()
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    empty_database()
     upgrade(revision="069098824126")
     when = datetime(2025, 4, 1, tzinfo=UTC)
     # Rows are written as the tables stood at that revision, not through today's models.
